@@ -1,0 +1,7 @@
+"""``python -m mibgkit``."""
+
+import sys
+
+from mibgkit.cli import main
+
+sys.exit(main())
