@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 __all__ = [
     "MibgkitError",
@@ -25,13 +25,13 @@ class MibgkitError(Exception):
     ----------
     problem : str
         What is wrong, in one line.
-    path : str or Path, optional
+    path : str or path-like, optional
         The file or folder concerned.
     """
 
-    def __init__(self, problem: str, path: str | Path | None = None) -> None:
+    def __init__(self, problem: str, path: str | os.PathLike[str] | None = None) -> None:
         self.problem = problem
-        self.path = None if path is None else str(path)
+        self.path = None if path is None else os.fspath(path)
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 

@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from mibgkit import __version__
 
@@ -27,8 +28,8 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _available() -> dict[str, object]:
-    mods = {}
+def _available() -> dict[str, ModuleType]:
+    mods: dict[str, ModuleType] = {}
     for name, module in COMMANDS.items():
         try:
             mods[name] = importlib.import_module(f"mibgkit.cli.{module}")
@@ -48,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mibgkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, mod in _available().items():
-        p = mod.add_parser(sub)  # type: ignore[attr-defined]
-        p.set_defaults(_run=mod.run)  # type: ignore[attr-defined]
+    for mod in _available().values():
+        p = mod.add_parser(sub)
+        p.set_defaults(_run=mod.run)
     return parser
 
 
