@@ -20,6 +20,8 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import SimpleITK as sitk
 
+    from mibgkit.io.pair import GeometricMean
+
 __all__ = [
     "ViewName",
     "I123_HALF_LIFE_H",
@@ -151,6 +153,8 @@ class StudyInfo:
     image_type: tuple[str, ...] = ()
     study_description: str | None = None
     phi: dict[str, str] = field(default_factory=dict, repr=False)
+    scan_velocity_mm_s: float | None = None
+    frame_duration_s: float | None = None
 
     def decay_factor(self, at: _dt.datetime | None = None) -> float | None:
         """Fraction of injected 123I activity remaining at ``at`` (acquisition by default)."""
@@ -178,6 +182,16 @@ class PlanarView:
         (row spacing, col spacing).
     source : StoredFrame
         Mapping back to stored pixels.
+    label : str
+        Free text naming the frame in the header (a view code meaning such as
+        ``"FONDO D1"``, or the Image ID that gave the view).
+    orientation_source : str
+        What decided the row flip / mirror: ``"PatientOrientation"``,
+        ``"DetectorInformationSequence"``, ``"ImageOrientationPatient"`` or ``"assumed"``
+        (head at row 0 as stored, posterior mirrored).
+    scan_fov_mm : float or None
+        Detector field of view along the scan direction (whole-body), from the
+        Detector Information Sequence.
     """
 
     image: np.ndarray
@@ -193,6 +207,9 @@ class PlanarView:
     frame_duration_s: float | None = None
     scan_velocity_mm_s: float | None = None
     acquisition_datetime: _dt.datetime | None = None
+    label: str = ""
+    orientation_source: str = "assumed"
+    scan_fov_mm: float | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -201,19 +218,26 @@ class PlanarView:
 
     @property
     def acquisition_time_s(self) -> float | None:
-        """Effective time per pixel row: frame duration, or for a whole-body pass the
-        time the detector takes to travel over its field of view."""
+        """Time each body point was seen: for a whole-body pass with a scan velocity, the
+        time the detector takes to travel over its own field of view along the scan
+        (``scan_fov_mm``, else the image width as an approximation); otherwise the frame
+        duration."""
+        if self.scan_velocity_mm_s and (self.kind == "whole_body" or not self.frame_duration_s):
+            fov_mm = self.scan_fov_mm or self.image.shape[1] * self.pixel_spacing_mm[1]
+            return fov_mm / self.scan_velocity_mm_s
         if self.frame_duration_s:
             return self.frame_duration_s
-        if self.scan_velocity_mm_s:
-            fov_mm = self.image.shape[1] * self.pixel_spacing_mm[1]
-            return fov_mm / self.scan_velocity_mm_s
         return None
 
 
 @dataclass
 class DynamicSeries:
-    """A dynamic planar acquisition kept as a frame stack (frames, rows, cols)."""
+    """A dynamic (or gated) planar acquisition kept as a frame stack (frames, rows, cols).
+
+    Frames are in the normalized planar frame, in time order (phase, then time slice;
+    for ``kind="gated"``: R-R interval, then time slot); ``phase`` holds each frame's
+    phase (or R-R interval) number.
+    """
 
     frames: np.ndarray
     view: ViewName
@@ -223,6 +247,11 @@ class DynamicSeries:
     frame_durations_s: list[float | None]
     series_instance_uid: str = ""
     phase: list[int] = field(default_factory=list)
+    kind: str = "dynamic"
+    detector: int | None = None
+    energy_window: int | None = None
+    label: str = ""
+    series_description: str = ""
 
 
 @dataclass
@@ -239,6 +268,9 @@ class Volume:
     direction : ndarray of shape (3, 3)
         Columns are the unit vectors of the (col, row, slice) axes in LPS, i.e. exactly
         SimpleITK's direction matrix.
+    geometry_source : str
+        Where position and orientation came from: ``"ImagePositionPatient"``,
+        ``"DetectorInformationSequence"`` or ``"assumed"`` (none in the header).
     """
 
     array: np.ndarray
@@ -250,6 +282,7 @@ class Volume:
     series_instance_uid: str = ""
     frame_of_reference_uid: str | None = None
     series_description: str = ""
+    geometry_source: str = "ImagePositionPatient"
 
     def index_to_lps(self, index: tuple[float, float, float]) -> np.ndarray:
         """(slice, row, col) voxel index -> LPS position in mm."""
@@ -320,6 +353,25 @@ class Study:
         if not ants or not posts:
             return None
         return self.view("ANT"), self.view("POST")
+
+    def geometric_mean(self, upsample: int = 10) -> "GeometricMean":
+        """Geometric mean of the (ANT, POST) pair, POST shifted by an estimated offset.
+
+        See :func:`mibgkit.io.pair.geometric_mean`.
+
+        Raises
+        ------
+        mibgkit.errors.GeometryError
+            No ANT/POST pair, or the two views cannot be combined.
+        """
+        from mibgkit.errors import GeometryError
+        from mibgkit.io.pair import geometric_mean
+
+        pair = self.pair()
+        if pair is None:
+            have = ", ".join(sorted({v.view for v in self.views})) or "none"
+            raise GeometryError(f"study {self.info.study_instance_uid} has no ANT/POST pair (has: {have})")
+        return geometric_mean(*pair, upsample=upsample)
 
     def meta(self) -> dict[str, Any]:
         """A JSON-friendly summary without identifying fields."""

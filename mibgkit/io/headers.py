@@ -1,0 +1,266 @@
+"""Read one DICOM header cheaply and classify what kind of object it is.
+
+The header is read once with large values deferred (``defer_size``): pixel data stays
+on disk until :mod:`mibgkit.io.pixels` decodes it, so discovery of a large archive
+costs one header parse per file and no pixel I/O.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from mibgkit.errors import DicomReadError, NotDicomError, WrongModalityError
+
+__all__ = [
+    "ObjectKind",
+    "Header",
+    "read_header",
+    "classify",
+    "read_and_classify",
+    "DICOMDIR_CLASS",
+]
+
+ObjectKind = Literal[
+    "whole_body", "static", "dynamic", "gated", "tomo", "gated_tomo", "recon", "slice", "dicomdir"
+]
+
+#: Media Storage Directory Storage (DICOMDIR).
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+_NM_CLASSES = {"1.2.840.10008.5.1.4.1.1.20", "1.2.840.10008.5.1.4.1.1.5"}  # NM, NM (retired)
+_SC_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture
+    "1.2.840.10008.5.1.4.1.1.7.2",  # Multi-frame Grayscale Byte SC
+    "1.2.840.10008.5.1.4.1.1.7.3",  # Multi-frame Grayscale Word SC
+}
+_SLICE_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.128": "PT",  # PET Image Storage
+    "1.2.840.10008.5.1.4.1.1.130": "PT",  # Enhanced PET
+    "1.2.840.10008.5.1.4.1.1.2": "CT",  # CT Image Storage
+    "1.2.840.10008.5.1.4.1.1.2.1": "CT",  # Enhanced CT
+}
+_NM_TYPES: dict[str, ObjectKind] = {
+    "STATIC": "static",
+    "WHOLE BODY": "whole_body",
+    "DYNAMIC": "dynamic",
+    "GATED": "gated",
+    "TOMO": "tomo",
+    "GATED TOMO": "gated_tomo",
+    "RECON TOMO": "recon",
+    "RECON GATED TOMO": "recon",
+}
+# Header values above this size stay on disk until needed (pixel data, big private blobs).
+_DEFER_BYTES = 4096
+_DICM_OFFSET = 128
+
+
+@dataclass
+class Header:
+    """One DICOM object's header and what it is.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    ds : pydicom.dataset.Dataset
+        The dataset; large values (pixel data) are deferred, read on first access.
+    kind : str
+        ``"whole_body"``, ``"static"``, ``"dynamic"``, ``"gated"``, ``"tomo"``,
+        ``"gated_tomo"``, ``"recon"`` (a multi-frame reconstructed volume),
+        ``"slice"`` (one image of a per-slice volume series) or ``"dicomdir"``.
+    kind_source : str
+        How ``kind`` was decided (``"ImageType"``, ``"SOPClassUID"``, ``"inferred"``).
+
+    Attributes
+    ----------
+    modality, sop_class_uid, sop_instance_uid, study_uid, series_uid : str
+        Read from the header once (empty when absent); modality in upper case.
+    n_frames : int
+        Number of Frames (1 when absent).
+    """
+
+    path: str
+    ds: Dataset
+    kind: ObjectKind
+    kind_source: str
+    modality: str = field(init=False)
+    sop_class_uid: str = field(init=False)
+    sop_instance_uid: str = field(init=False)
+    study_uid: str = field(init=False)
+    series_uid: str = field(init=False)
+    n_frames: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        # read once: pydicom attribute access is the loader's main cost after decoding
+        ds = self.ds
+        self.modality = str(ds.get("Modality", "") or "").upper()
+        self.sop_class_uid = str(ds.get("SOPClassUID", "") or "")
+        self.sop_instance_uid = str(ds.get("SOPInstanceUID", "") or "")
+        self.study_uid = str(ds.get("StudyInstanceUID", "") or "")
+        self.series_uid = str(ds.get("SeriesInstanceUID", "") or "")
+        self.n_frames = _int(ds.get("NumberOfFrames"), 1)
+
+    @property
+    def transfer_syntax(self) -> str:
+        """Transfer Syntax UID of the file."""
+        meta = getattr(self.ds, "file_meta", None)
+        return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return default
+
+
+def _looks_like_raw_dicom(head: bytes) -> bool:
+    """A file without preamble that starts with a group 0002 or 0008 tag (old ACR-NEMA style)."""
+    return head[:2] in (b"\x02\x00", b"\x08\x00")
+
+
+def read_header(path: str | Path) -> Dataset:
+    """Read a DICOM header, deferring large values; never reads pixel data.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file.
+
+    Returns
+    -------
+    pydicom.dataset.Dataset
+
+    Raises
+    ------
+    NotDicomError
+        The file is not DICOM.
+    DicomReadError
+        The file is DICOM but cannot be parsed (truncated header, corrupt element).
+    """
+    p = str(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(_DICM_OFFSET + 4)
+    except OSError as exc:
+        raise DicomReadError(f"cannot open file ({exc.strerror})", p) from exc
+    if not head:
+        raise NotDicomError("empty file, not DICOM", p)
+    has_marker = head[_DICM_OFFSET : _DICM_OFFSET + 4] == b"DICM"
+    if not has_marker and not _looks_like_raw_dicom(head):
+        raise NotDicomError("not DICOM (no 'DICM' marker at byte 128)", p)
+    try:
+        ds = pydicom.dcmread(p, defer_size=_DEFER_BYTES, force=not has_marker)
+    except InvalidDicomError as exc:
+        raise NotDicomError(f"not DICOM ({exc})", p) from exc
+    except Exception as exc:  # pydicom raises many types on corrupt input
+        raise DicomReadError(f"corrupt DICOM header ({type(exc).__name__}: {exc})", p) from exc
+    if len(ds) == 0:  # pydicom gives up silently when an element runs past the end of the file
+        raise DicomReadError("no data element could be read (file truncated or corrupt)", p)
+    return ds
+
+
+def _nm_kind(ds: Dataset) -> tuple[ObjectKind, str]:
+    image_type = [str(v).upper() for v in (ds.get("ImageType") or [])]
+    if len(image_type) > 2 and image_type[2] in _NM_TYPES:
+        kind = _NM_TYPES[image_type[2]]
+        # A reconstructed slice exported one file per slice carries its own position.
+        if kind == "recon" and _int(ds.get("NumberOfFrames"), 1) == 1 and "ImagePositionPatient" in ds:
+            return "slice", "ImageType+ImagePositionPatient"
+        return kind, "ImageType"
+    pointers = {pydicom.datadict.keyword_for_tag(t) for t in _pointers(ds)}
+    if "SliceVector" in pointers:
+        return "recon", "inferred:FrameIncrementPointer"
+    if pointers & {"AngularViewVector", "RotationVector"}:
+        return "tomo", "inferred:FrameIncrementPointer"
+    if pointers & {"TimeSliceVector", "PhaseVector"}:
+        return "dynamic", "inferred:FrameIncrementPointer"
+    if "RRIntervalVector" in pointers or "TimeSlotVector" in pointers:
+        return "gated", "inferred:FrameIncrementPointer"
+    if "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds:
+        return "slice", "inferred:ImagePositionPatient"
+    rows, cols = _int(ds.get("Rows"), 0), _int(ds.get("Columns"), 0)
+    if cols and rows / cols >= 2.5:
+        return "whole_body", "inferred:aspect"
+    return "static", "inferred"
+
+
+def _pointers(ds: Dataset) -> list[int]:
+    fip = ds.get("FrameIncrementPointer")
+    if fip is None:
+        return []
+    values = fip if isinstance(fip, list | tuple | pydicom.multival.MultiValue) else [fip]
+    return [int(v) for v in values]
+
+
+def frame_pointers(ds: Dataset) -> list[str]:
+    """Keywords the Frame Increment Pointer names, in order."""
+    return [pydicom.datadict.keyword_for_tag(t) or f"{t:08X}" for t in _pointers(ds)]
+
+
+def classify(ds: Dataset, path: str | Path) -> Header:
+    """Decide what kind of object ``ds`` is, or refuse it.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        A header from :func:`read_header`.
+    path : str or Path
+        The file (for messages).
+
+    Returns
+    -------
+    Header
+
+    Raises
+    ------
+    WrongModalityError
+        Not an NM image, NM secondary capture, or a PET/CT/NM slice series.
+    """
+    p = str(path)
+    meta = getattr(ds, "file_meta", None)
+    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    sop_class = str(ds.get("SOPClassUID", "") or media_class)
+    if sop_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
+        return Header(p, ds, "dicomdir", "SOPClassUID")
+    modality = str(ds.get("Modality", "") or "").upper()
+    if sop_class in _NM_CLASSES:
+        kind, source = _nm_kind(ds)
+        return Header(p, ds, kind, source)
+    if sop_class in _SC_CLASSES:
+        if modality != "NM":
+            raise WrongModalityError(f"Secondary Capture with modality {modality or 'none'}, not NM", p)
+        kind, source = _nm_kind(ds)
+        if kind not in ("whole_body", "static", "dynamic"):
+            kind = "static"
+        return Header(p, ds, kind, source)
+    if sop_class in _SLICE_CLASSES:
+        return Header(p, ds, "slice", "SOPClassUID")
+    if not sop_class and modality == "NM" and "PixelData" in ds:
+        kind, source = _nm_kind(ds)
+        return Header(p, ds, kind, source)
+    name = pydicom.uid.UID(sop_class).name if sop_class else "no SOP Class UID"
+    raise WrongModalityError(
+        f"{modality or 'no modality'} object ({name}); mibgkit loads NM, NM secondary capture, "
+        "and PET/CT/NM slice series",
+        p,
+    )
+
+
+def read_and_classify(path: str | Path) -> Header:
+    """:func:`read_header` then :func:`classify`."""
+    return classify(read_header(path), path)
+
+
+def file_size(path: str) -> int:
+    """Size of ``path`` in bytes (0 if it cannot be read)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0

@@ -1,0 +1,262 @@
+"""Check pixel data against its header, then decode it once to float32 counts.
+
+Checks come before decoding so a corrupt or hostile header (60000 x 60000 pixels, a
+truncated file) is refused without allocating anything: native pixel data must be as
+long as Rows x Columns x Frames x bytes says, and a compressed first frame must declare
+the same size as the header.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.encaps import generate_frames
+from pydicom.tag import Tag
+
+from mibgkit.errors import MissingTagError, PixelDataError
+from mibgkit.io.headers import file_size
+
+__all__ = ["DEFAULT_MAX_PIXEL_BYTES", "expected_nbytes", "check_pixel_data", "decode_frames", "rescale"]
+
+#: Largest decoded pixel array accepted for one object (1 GiB); NM objects are far smaller.
+DEFAULT_MAX_PIXEL_BYTES = 1 << 30
+_PIXEL_DATA = 0x7FE00010
+_UNDEFINED = 0xFFFFFFFF
+
+
+def _int(ds: Dataset, keyword: str, path: str, default: int | None = None) -> int:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        if default is not None:
+            return default
+        raise MissingTagError(f"{keyword} is missing", path)
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise PixelDataError(f"{keyword} is not a number ({value!r})", path) from exc
+
+
+def expected_nbytes(ds: Dataset, path: str) -> int:
+    """Decoded size in bytes that the header announces.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+    path : str
+        The file (for messages).
+
+    Returns
+    -------
+    int
+        Rows x Columns x Number of Frames x Samples per Pixel x Bits Allocated / 8.
+    """
+    rows = _int(ds, "Rows", path)
+    cols = _int(ds, "Columns", path)
+    frames = _int(ds, "NumberOfFrames", path, default=1)
+    samples = _int(ds, "SamplesPerPixel", path, default=1)
+    bits = _int(ds, "BitsAllocated", path)
+    if rows <= 0 or cols <= 0 or frames <= 0:
+        raise PixelDataError(
+            f"Rows {rows}, Columns {cols}, Number of Frames {frames}: not a valid size", path
+        )
+    if bits not in (8, 16, 32):
+        raise PixelDataError(f"Bits Allocated {bits} is not supported (8, 16 or 32)", path)
+    return rows * cols * frames * samples * bits // 8
+
+
+def check_pixel_data(ds: Dataset, path: str, *, max_bytes: int = DEFAULT_MAX_PIXEL_BYTES) -> None:
+    """Refuse pixel data that cannot match its header, without decoding it.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        Header read with deferred pixel data.
+    path : str
+        The file.
+    max_bytes : int
+        Largest decoded size accepted.
+
+    Raises
+    ------
+    PixelDataError
+        No pixel data, colour pixels, absurd size, truncated, or a compressed frame whose
+        own size disagrees with Rows/Columns.
+    MissingTagError
+        Rows, Columns or Bits Allocated is missing.
+    """
+    if _PIXEL_DATA not in ds:
+        raise PixelDataError("no Pixel Data", path)
+    samples = _int(ds, "SamplesPerPixel", path, default=1)
+    if samples != 1:
+        raise PixelDataError(f"{samples} samples per pixel (colour); mibgkit loads grey-scale counts", path)
+    need = expected_nbytes(ds, path)
+    if need > max_bytes:
+        raise PixelDataError(
+            f"header announces {ds.get('Rows')} x {ds.get('Columns')} x {ds.get('NumberOfFrames', 1)} "
+            f"pixels ({need / 2**20:.0f} MiB), more than the {max_bytes / 2**20:.0f} MiB limit",
+            path,
+        )
+    elem = ds._dict[Tag(_PIXEL_DATA)]  # raw element: length and offset without reading the value
+    if isinstance(elem, RawDataElement):
+        length, value, tell = elem.length, elem.value, elem.value_tell
+    else:
+        value = elem.value
+        length, tell = (len(value) if value is not None else 0), None
+    if length != _UNDEFINED:
+        have = len(value) if value is not None else length
+        if value is None and tell is not None:
+            have = min(length, max(0, file_size(path) - tell))
+        if have < need:
+            raise PixelDataError(
+                f"pixel data truncated: {have} bytes for {need} announced by Rows x Columns x Frames x bytes",
+                path,
+            )
+        return
+    _check_encapsulated(ds, path)
+
+
+def _check_encapsulated(ds: Dataset, path: str) -> None:
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    n_frames = _int(ds, "NumberOfFrames", path, default=1)
+    try:
+        first = next(generate_frames(ds.PixelData, number_of_frames=n_frames))
+    except StopIteration:
+        raise PixelDataError("compressed pixel data holds no frame", path) from None
+    except Exception as exc:
+        raise PixelDataError(f"compressed pixel data unreadable ({exc})", path) from exc
+    size = _codestream_size(first)
+    if size is not None and size != (rows, cols):
+        raise PixelDataError(
+            f"compressed frame is {size[0]} x {size[1]} but the header says {rows} x {cols}", path
+        )
+
+
+def _codestream_size(frame: bytes) -> tuple[int, int] | None:
+    """(rows, cols) declared inside a JPEG, JPEG-LS or JPEG 2000 codestream; None for others."""
+    j2k = frame.find(b"\xff\x4f\xff\x51")
+    if j2k >= 0 and len(frame) >= j2k + 24:
+        xsiz, ysiz, xo, yo = struct.unpack(">IIII", frame[j2k + 8 : j2k + 24])
+        return ysiz - yo, xsiz - xo
+    if frame[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 4 <= len(frame):
+        if frame[i] != 0xFF:
+            return None
+        marker = frame[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        seg_len = struct.unpack(">H", frame[i + 2 : i + 4])[0]
+        # SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC); SOF55 (F7) is JPEG-LS.
+        if (0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC)) or marker == 0xF7:
+            if i + 9 > len(frame):
+                return None
+            height, width = struct.unpack(">HH", frame[i + 5 : i + 9])
+            return height, width
+        i += 2 + seg_len
+    return None
+
+
+def rescale(ds: Dataset, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rescale slope and intercept of every frame.
+
+    Per-frame values come from the Pixel Value Transformation Sequence of the
+    Per-frame (then Shared) Functional Groups; otherwise the top-level Rescale
+    Slope/Intercept apply to all frames; otherwise 1 and 0.
+
+    Returns
+    -------
+    slopes, intercepts : ndarray of shape (n_frames,), float64
+    """
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        pvt = shared[0].get("PixelValueTransformationSequence")
+        if pvt:
+            slope = float(pvt[0].get("RescaleSlope", slope) or slope)
+            intercept = float(pvt[0].get("RescaleIntercept", intercept) or intercept)
+    slopes = np.full(n_frames, slope)
+    intercepts = np.full(n_frames, intercept)
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame and len(per_frame) == n_frames:
+        for i, item in enumerate(per_frame):
+            pvt = item.get("PixelValueTransformationSequence")
+            if pvt:
+                slopes[i] = float(pvt[0].get("RescaleSlope", slopes[i]) or slopes[i])
+                intercepts[i] = float(pvt[0].get("RescaleIntercept", intercepts[i]) or intercepts[i])
+    return slopes, intercepts
+
+
+_NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}  # Implicit / Explicit VR Little Endian
+
+
+def _native_view(ds: Dataset, n_frames: int) -> np.ndarray | None:
+    """Uncompressed little-endian integer pixels as a read-only view of the bytes (no copy).
+
+    Only for the plain case (one sample, all allocated bits stored); anything else goes
+    through pydicom's decoders, which handle masking, sign extension and byte order.
+    """
+    meta = getattr(ds, "file_meta", None)
+    if meta is None or str(meta.get("TransferSyntaxUID", "")) not in _NATIVE_LE:
+        return None
+    bits = int(ds.BitsAllocated)
+    if bits not in (8, 16, 32) or int(ds.get("BitsStored", bits) or bits) != bits:
+        return None
+    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    data = ds.PixelData
+    count = rows * cols * n_frames
+    return np.frombuffer(data, dtype=dtype, count=count).reshape(n_frames, rows, cols)
+
+
+def decode_frames(ds: Dataset, path: str, *, max_bytes: int = DEFAULT_MAX_PIXEL_BYTES) -> np.ndarray:
+    """Check, decode and rescale all frames of one object.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        The object's dataset (pixel data may still be deferred).
+    path : str
+        The file.
+    max_bytes : int
+        Largest decoded size accepted.
+
+    Returns
+    -------
+    ndarray of shape (frames, rows, cols), float32
+        Stored values times Rescale Slope plus Intercept; negative values (signed data,
+        lossy codecs) are kept.
+
+    Raises
+    ------
+    PixelDataError
+        Pixel data inconsistent with the header or not decodable.
+    """
+    check_pixel_data(ds, path, max_bytes=max_bytes)
+    n_frames = _int(ds, "NumberOfFrames", path, default=1)
+    raw = _native_view(ds, n_frames)
+    if raw is None:
+        try:
+            raw = ds.pixel_array
+        except Exception as exc:  # decoders raise their own types
+            raise PixelDataError(f"pixel data cannot be decoded ({type(exc).__name__}: {exc})", path) from exc
+    if raw.ndim == 2:
+        raw = raw[None]
+    if raw.shape[0] != n_frames:
+        raise PixelDataError(f"decoded {raw.shape[0]} frames, header says {n_frames}", path)
+    out = raw.astype(np.float32)
+    slopes, intercepts = rescale(ds, n_frames)
+    if np.any(slopes != 1):
+        out *= slopes.astype(np.float32)[:, None, None]
+    if np.any(intercepts != 0):
+        out += intercepts.astype(np.float32)[:, None, None]
+    # Free the cached decoded array; the float32 copy is what the model keeps.
+    ds._pixel_array = None
+    ds._pixel_id = {}
+    return out

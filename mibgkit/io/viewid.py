@@ -1,0 +1,190 @@
+"""Which way a planar frame looks at the patient (ANT / POST / UNKNOWN), and why.
+
+Order of evidence (DESIGN.md): View Code Sequence, then the Detector Information
+Sequence (per-detector View Code Sequence, then per-detector Image Orientation), then
+free text (Image ID, Series Description, Protocol Name, Image Comments). When nothing
+says, the view is ``UNKNOWN`` -- never guessed. Codes come from CID 26 (Nuclear Medicine
+Projection) and CID 501 (antero-posterior / postero-anterior), in SNOMED CT and legacy
+SNOMED-RT form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.sr.codedict import codes
+
+from mibgkit.io._values import floats
+from mibgkit.io.model import ViewName
+
+__all__ = ["ViewEvidence", "view_from_code", "view_from_text", "detector_from_text", "identify_views"]
+
+
+def _code_values(*names: str) -> set[str]:
+    found: set[str] = set()
+    for name in names:
+        found.add(str(getattr(codes.SCT, name).value))
+    return found
+
+
+# SNOMED CT values plus their SNOMED-RT equivalents (pydicom's SRT<->SCT table).
+_ANT_CODES = _code_values("AnteriorProjection", "AnteroPosterior") | {"G-5215", "R-10206"}
+_POST_CODES = _code_values("PosteriorProjection", "PosteroAnterior") | {"G-5216", "R-10214"}
+
+_ANT_WORDS = {"ANT", "ANTERIOR", "AP", "ANTERIEUR", "ANTERIORE", "ANTERIOR_PROJECTION", "VORNE"}
+_POST_WORDS = {"POST", "POSTERIOR", "PA", "POSTERIEUR", "POSTERIORE", "HINTEN"}
+_TEXT_KEYWORDS = ("ImageID", "SeriesDescription", "ProtocolName", "ImageComments")
+_DETECTOR_RE = re.compile(
+    r"(?:^|[^A-Z0-9])(?:D|H|DET|HEAD|DETECTOR|DETECTEUR|DETECTOR_)\s*([1-4])(?:$|[^0-9])"
+)
+
+
+@dataclass(frozen=True)
+class ViewEvidence:
+    """The view of one detector's frames and where it came from.
+
+    Parameters
+    ----------
+    view : {"ANT", "POST", "UNKNOWN"}
+    source : str
+        ``"ViewCodeSequence"``, ``"DetectorInformationSequence"``, ``"text:<Keyword>"``
+        or ``"none"``.
+    label : str
+        Free text that names the frame (code meaning or text), e.g. ``"FONDO D1"``.
+    """
+
+    view: ViewName
+    source: str
+    label: str = ""
+
+
+def view_from_code(item: Dataset) -> ViewName | None:
+    """ANT / POST from one code item (code value, else its meaning as text); None if neither."""
+    value = str(item.get("CodeValue", "") or item.get("LongCodeValue", "") or "").strip()
+    if value in _ANT_CODES:
+        return "ANT"
+    if value in _POST_CODES:
+        return "POST"
+    return view_from_text(str(item.get("CodeMeaning", "") or ""))
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[^A-Z0-9]+", text.upper()) if t]
+
+
+def view_from_text(text: str) -> ViewName | None:
+    """ANT or POST when ``text`` has words of exactly one of them (``POSTERIOR_H2`` -> POST).
+
+    Text naming both (``"WB ANT/POST"``) or neither gives None.
+    """
+    words = set(_tokens(text))
+    ant, post = bool(words & _ANT_WORDS), bool(words & _POST_WORDS)
+    if ant == post:
+        return None
+    return "ANT" if ant else "POST"
+
+
+def detector_from_text(text: str) -> int | None:
+    """Detector number written in free text (``'FONDO D1'`` -> 1, ``'Detector 2'`` -> 2)."""
+    m = _DETECTOR_RE.search(text.upper())
+    return int(m.group(1)) if m else None
+
+
+def _first_code(seq: object) -> Dataset | None:
+    if isinstance(seq, Sequence) and len(seq) and isinstance(seq[0], Dataset):
+        return seq[0]
+    return None
+
+
+def _normal(iop: object) -> np.ndarray | None:
+    v = floats(iop, 6)
+    if v is None:
+        return None
+    n = np.cross(v[:3], v[3:])
+    norm = np.linalg.norm(n)
+    return n / norm if norm > 0.5 else None
+
+
+def _view_from_normals(detectors: list[Dataset]) -> list[ViewName | None]:
+    """ANT/POST from per-detector orientation: image normal +y (posterior) is an anterior view.
+
+    Only trusted when the detectors' orientations differ from each other (or there is one
+    detector): vendors that copy one orientation to every head say nothing per head.
+    """
+    normals = [_normal(d.get("ImageOrientationPatient")) for d in detectors]
+    if any(n is None for n in normals):
+        return [None] * len(detectors)
+    if len(normals) > 1 and any(np.allclose(normals[0], n, atol=1e-3) for n in normals[1:]):  # type: ignore[arg-type]
+        return [None] * len(detectors)
+    out: list[ViewName | None] = []
+    for n in normals:
+        assert n is not None
+        if abs(n[1]) < 0.9:
+            out.append(None)  # lateral or oblique
+        else:
+            out.append("ANT" if n[1] > 0 else "POST")
+    return out
+
+
+def identify_views(ds: Dataset, detectors_used: Sequence[int]) -> dict[int, ViewEvidence]:
+    """The view of each detector used by an object's frames.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        The object's header.
+    detectors_used : sequence of int
+        1-based detector numbers the frames refer to (Detector Vector values).
+
+    Returns
+    -------
+    dict
+        Detector number -> :class:`ViewEvidence`.
+    """
+    dets = sorted(set(int(d) for d in detectors_used)) or [1]
+    dis = [d for d in (ds.get("DetectorInformationSequence") or []) if isinstance(d, Dataset)]
+    result: dict[int, ViewEvidence] = {}
+
+    top = _first_code(ds.get("ViewCodeSequence"))
+    top_view = view_from_code(top) if top is not None else None
+    top_label = str(top.get("CodeMeaning", "") or "") if top is not None else ""
+    normal_views = _view_from_normals(dis) if dis else []
+
+    for det in dets:
+        item = dis[det - 1] if 0 < det <= len(dis) else (dis[0] if len(dis) == 1 else None)
+        det_code = _first_code(item.get("ViewCodeSequence")) if item is not None else None
+        det_label = str(det_code.get("CodeMeaning", "") or det_code.get("CodeValue", "")) if det_code else ""
+        label = det_label or top_label
+        if top_view is not None and len(dets) == 1:
+            result[det] = ViewEvidence(top_view, "ViewCodeSequence", label)
+            continue
+        det_view = view_from_code(det_code) if det_code is not None else None
+        if det_view is not None:
+            result[det] = ViewEvidence(det_view, "DetectorInformationSequence", label)
+            continue
+        idx = det - 1 if 0 < det <= len(normal_views) else None
+        if idx is not None and normal_views[idx] is not None:
+            result[det] = ViewEvidence(normal_views[idx], "DetectorInformationSequence", label)  # type: ignore[arg-type]
+            continue
+        if len(dets) == 1:  # one text cannot name the views of several heads
+            found = _view_from_texts(ds)
+            if found is not None:
+                view, keyword, text = found
+                result[det] = ViewEvidence(view, f"text:{keyword}", label or text)
+                continue
+        result[det] = ViewEvidence("UNKNOWN", "none", label)
+    return result
+
+
+def _view_from_texts(ds: Dataset) -> tuple[ViewName, str, str] | None:
+    """(view, keyword, text) from the first free-text attribute that names one view."""
+    for keyword in _TEXT_KEYWORDS:
+        text = str(ds.get(keyword, "") or "")
+        view = view_from_text(text) if text else None
+        if view is not None:
+            return view, keyword, text
+    return None
