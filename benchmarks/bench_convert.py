@@ -1,0 +1,400 @@
+"""Benchmark ``mibgkit convert`` against dcm2niix and dicom2nifti on a generated archive.
+
+The archive (default 200 studies) is cloned from phantom studies written by
+``mibgkit.phantom.write_dicom``, each clone with its own Study/Series/SOP/Frame of
+Reference UIDs and Patient ID, in nested folders with suffix-less file names:
+
+- 1/4 planar pairs as one NM multi-frame object (ANT and POST frames),
+- 1/4 planar pairs as two single-frame NM objects,
+- 1/4 planar pairs as two Secondary Capture objects,
+- 1/4 planar pair (NM multi-frame) + a SPECT reconstruction (NM, 1 object).
+
+Every tool runs as a subprocess on the same tree in the same run (wall clock, start-up
+included): ``mibgkit convert`` with 1 and 2 workers, ``dcm2niix -z y`` and
+``dicom2nifti``. A study counts as converted correctly by a tool when every stored image
+of it (each planar frame, the SPECT volume) is found in the tool's output with the
+stored values after rescale (any axis order or flip accepted for the baselines); for
+mibgkit the view must also be named right (ANT/POST) and the sidecar's frame mapping
+must lead back to the stored frame exactly.
+
+Usage::
+
+    python benchmarks/bench_convert.py [--studies 200] [--work /tmp/mibgkit-bench-convert]
+                                       [--markdown docs/benchmarks/convert.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import os
+import pickle
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.uid import generate_uid
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+KEY = "bench-convert-key"
+
+
+@dataclass
+class Expected:
+    """One stored image a study must yield: a planar frame or a SPECT volume."""
+
+    kind: str  # "planar" or "volume"
+    series_uid: str
+    sop_uid: str
+    frame: int | None  # planar frame number; None for a volume
+    view: str | None
+    reference: np.ndarray  # stored values after rescale: (rows, cols) or (slices, rows, cols)
+
+
+@dataclass
+class StudyCase:
+    study_uid: str
+    folder: Path
+    layout: str
+    expected: list[Expected] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------- the archive
+def _templates(work: Path) -> dict[str, tuple[list[Path], dict[tuple[str, int], str]]]:
+    """Phantom studies to clone: layout -> (files, {(sop_uid, frame): view})."""
+    from mibgkit.phantom import make_patient, simulate, write_dicom
+
+    out: dict[str, tuple[list[Path], dict[tuple[str, int], str]]] = {}
+    planar = simulate(make_patient(age_years=5.0, sex="F", seed=1, pattern="limited", arms="sides"),
+                      seed=1, collimator="ME", spect=False)
+    for layout in ("nm_multiframe", "nm_single", "secondary_capture"):
+        files = write_dicom(planar, work / "templates" / layout, layout=layout)
+        views = {(v.source.sop_instance_uid, v.source.frame): v.view for v in planar.study.views}
+        out[layout] = ([Path(f) for f in files], views)
+    spect = simulate(make_patient(age_years=3.0, sex="M", seed=2, pattern="extensive", arms="sides"),
+                     seed=2, collimator="ME", spect=True)
+    files = write_dicom(spect, work / "templates" / "spect", layout="nm_multiframe")
+    views = {(v.source.sop_instance_uid, v.source.frame): v.view for v in spect.study.views}
+    nm_files = [Path(f) for f in files if "/CT/" not in str(f)]  # the CT is not part of the benchmark
+    out["planar+spect"] = (nm_files, views)
+    return out
+
+
+def _frames(ds: pydicom.Dataset) -> np.ndarray:
+    arr = ds.pixel_array.astype(np.float64)
+    if int(ds.get("NumberOfFrames", 1) or 1) == 1:
+        arr = arr[None]
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    return arr * slope + intercept
+
+
+def build_archive(work: Path, n_studies: int) -> list[StudyCase]:
+    """Clone the phantom templates into ``n_studies`` studies with fresh UIDs."""
+    templates = _templates(work)
+    layouts = list(templates)
+    archive = work / "archive"
+    shutil.rmtree(archive, ignore_errors=True)
+    cases = []
+    loaded = {layout: [pydicom.dcmread(f) for f in files] for layout, (files, _) in templates.items()}
+    decoded = {(layout, j): _frames(ds) for layout, dss in loaded.items() for j, ds in enumerate(dss)}
+    for i in range(n_studies):
+        layout = layouts[i % len(layouts)]
+        _, views = templates[layout]
+        study_uid = generate_uid()
+        folder = archive / f"batch{i % 7}" / f"study{i:04d}"
+        folder.mkdir(parents=True)
+        case = StudyCase(study_uid, folder, layout)
+        series_map: dict[str, str] = {}
+        for_uid = generate_uid()
+        for j, template in enumerate(loaded[layout]):
+            ds = copy.deepcopy(template)
+            old_sop = str(ds.SOPInstanceUID)
+            ds.StudyInstanceUID = study_uid
+            ds.SeriesInstanceUID = series_map.setdefault(str(ds.SeriesInstanceUID), generate_uid())
+            ds.SOPInstanceUID = generate_uid()
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            if "FrameOfReferenceUID" in ds:
+                ds.FrameOfReferenceUID = for_uid
+            ds.PatientID = f"BENCH{i:04d}"
+            ds.PatientName = f"Bench^Patient{i:04d}"
+            ds.save_as(folder / f"IM{j:04d}", enforce_file_format=True)
+            frames = decoded[(layout, j)]
+            if "TOMO" in " ".join(ds.ImageType):
+                case.expected.append(Expected("volume", str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID),
+                                              None, None, frames))
+            else:
+                for k in range(frames.shape[0]):
+                    view = views.get((old_sop, k + 1))
+                    case.expected.append(Expected("planar", str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID),
+                                                  k + 1, view, frames[k]))
+        cases.append(case)
+    return cases
+
+
+# ------------------------------------------------------------------------- checks
+def _variants(a: np.ndarray, ndim: int) -> list[np.ndarray]:
+    """``a`` under every axis order and flip (2-D or 3-D)."""
+    out = []
+    for perm in itertools.permutations(range(ndim)):
+        b = np.transpose(a, perm)
+        for flips in itertools.product([False, True], repeat=ndim):
+            c = b
+            for ax, f in enumerate(flips):
+                if f:
+                    c = np.flip(c, axis=ax)
+            out.append(c)
+    return out
+
+
+def _close(a: np.ndarray, ref: np.ndarray) -> bool:
+    return a.shape == ref.shape and np.allclose(a, ref, rtol=1e-4, atol=1e-3 * max(1.0, float(np.abs(ref).max())))
+
+
+def contains(arr: np.ndarray, ref: np.ndarray) -> bool:
+    """Is ``ref`` (2-D frame or 3-D volume) in ``arr``, in any axis order or flip?"""
+    arr = np.squeeze(arr)
+    if arr.ndim == ref.ndim:
+        return any(_close(v, ref) for v in _variants(arr, arr.ndim) if v.shape == ref.shape)
+    if arr.ndim == ref.ndim + 1:
+        for axis in range(arr.ndim):
+            rest = [n for i, n in enumerate(arr.shape) if i != axis]
+            if sorted(rest) != sorted(ref.shape):
+                continue
+            for k in range(arr.shape[axis]):
+                if contains(np.take(arr, k, axis=axis), ref):
+                    return True
+    return False
+
+
+def _nifti_arrays(paths: list[Path]) -> list[np.ndarray]:
+    import nibabel as nib
+
+    arrays = []
+    for p in paths:
+        try:
+            arrays.append(np.asarray(nib.load(str(p)).get_fdata(), dtype=np.float64))
+        except Exception:  # an unreadable output simply does not count
+            continue
+    return arrays
+
+
+def check_baseline(cases: list[StudyCase], outputs_of: dict[str, list[Path]]) -> dict[str, bool]:
+    """Study UID -> every expected image found in the tool's outputs for that study."""
+    ok = {}
+    for case in cases:
+        arrays = _nifti_arrays(outputs_of.get(case.study_uid, []))
+        ok[case.study_uid] = bool(arrays) and all(any(contains(a, e.reference) for a in arrays) for e in case.expected)
+    return ok
+
+
+def check_mibgkit(cases: list[StudyCase], out: Path) -> dict[str, bool]:
+    """Study UID -> every expected image written, right view, frame mapping exact."""
+    import SimpleITK as sitk
+
+    from mibgkit.convert.deid import DeidPolicy
+    from mibgkit.io.model import StoredFrame
+
+    policy = DeidPolicy(key=KEY.encode())
+    by_sop: dict[tuple[str, int | None], tuple[dict, Path]] = {}
+    for side in out.rglob("*.json"):
+        if ".mibgkit" in side.parts or side.name == "manifest.json":
+            continue
+        meta = json.loads(side.read_text())
+        fm = meta["frame_mapping"]
+        key = (fm["sop_instance_uid"], fm["frame"]) if isinstance(fm, dict) else (fm[0]["sop_instance_uid"], None)
+        by_sop[key] = (meta, side.with_name(meta["image"]["file"]))
+    ok = {}
+    for case in cases:
+        good = True
+        for e in case.expected:
+            found = by_sop.get((policy.uid(e.sop_uid), e.frame))
+            if found is None:
+                good = False
+                break
+            meta, image = found
+            arr = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.float64)
+            if e.kind == "planar":
+                fm = meta["frame_mapping"]
+                sf = StoredFrame("", fm["sop_instance_uid"], fm["frame"], tuple(fm["stored_shape"]), fm["mirrored"],
+                                 fm["flipped_rows"], fm["row_offset"], fm["col_offset"])
+                stored = sf.to_stored_array(arr)
+                good = _close(stored, e.reference) and meta["view"] == e.view
+            else:
+                good = _close(arr, e.reference) or _close(arr[::-1], e.reference)
+            if not good:
+                break
+        ok[case.study_uid] = good
+    return ok
+
+
+# -------------------------------------------------------------------------- runs
+CPU_SECONDS: dict[str, float] = {}  # command name -> user + system CPU of its last run
+
+
+def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS[" ".join(cmd[:2])] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, proc.returncode, (proc.stdout + proc.stderr)[-2000:]
+
+
+def _last_cpu() -> float:
+    return list(CPU_SECONDS.values())[-1]
+
+
+def run_mibgkit(archive: Path, out: Path, workers: int) -> float:
+    shutil.rmtree(out, ignore_errors=True)
+    env = {**os.environ, "MIBGKIT_KEY": KEY}
+    seconds, rc, log = _timed([str(BIN / "mibgkit"), "convert", str(archive), str(out),
+                               "--workers", str(workers), "--no-progress"], env)
+    if rc not in (0, 1):
+        raise RuntimeError(f"mibgkit convert failed ({rc}): {log}")
+    return seconds
+
+
+def run_dcm2niix(archive: Path, out: Path, cases: list[StudyCase]) -> tuple[float, dict[str, list[Path]]]:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    seconds, _, _ = _timed([str(BIN / "dcm2niix"), "-z", "y", "-b", "y", "-f", "%j", "-o", str(out), str(archive)])
+    study_of_series = {e.series_uid: c.study_uid for c in cases for e in c.expected}
+    outputs: dict[str, list[Path]] = {}
+    for p in out.glob("*.nii*"):
+        series = _series_of(p.name.removesuffix(".gz").removesuffix(".nii"), study_of_series)
+        if series is not None:
+            outputs.setdefault(study_of_series[series], []).append(p)
+    return seconds, outputs
+
+
+def _series_of(stem: str, series_uids: dict[str, str]) -> str | None:
+    """The Series Instance UID a dcm2niix output stem names (maybe with a suffix such as
+    ``_e1`` or ``a``); one UID can be a prefix of another, so a match must end there."""
+    for uid in series_uids:
+        if stem == uid or (stem.startswith(uid) and stem[len(uid)] not in "0123456789."):
+            return uid
+    return None
+
+
+_D2N = """
+import sys, pathlib, dicom2nifti
+root, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for study in sorted(p for p in root.glob('*/*') if p.is_dir()):
+    dst = out / study.parent.name / study.name
+    dst.mkdir(parents=True, exist_ok=True)
+    try:
+        dicom2nifti.convert_directory(str(study), str(dst), compression=True, reorient=False)
+    except Exception as exc:
+        print('failed', study, type(exc).__name__, exc)
+"""
+
+
+def run_dicom2nifti(archive: Path, out: Path, cases: list[StudyCase]) -> tuple[float, dict[str, list[Path]]]:
+    shutil.rmtree(out, ignore_errors=True)
+    seconds, _, _ = _timed([sys.executable, "-c", _D2N, str(archive), str(out)])
+    outputs = {}
+    for case in cases:
+        rel = case.folder.relative_to(archive)
+        outputs[case.study_uid] = sorted((out / rel).glob("*.nii*"))
+    return seconds, outputs
+
+
+def _version(cmd: list[str]) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return (proc.stdout + proc.stderr).strip().splitlines()[0] if (proc.stdout + proc.stderr).strip() else "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--studies", type=int, default=200)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/mibgkit-bench-convert"))
+    parser.add_argument("--markdown", type=Path, default=None, help="write the results as markdown here")
+    parser.add_argument("--reuse-archive", action="store_true", help="reuse the archive of an earlier run")
+    args = parser.parse_args(argv)
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    cache = work / f"cases-{args.studies}.pkl"
+    if args.reuse_archive and cache.is_file():
+        cases = pickle.loads(cache.read_bytes())
+    else:
+        cases = build_archive(work, args.studies)
+        cache.write_bytes(pickle.dumps(cases))
+    archive = work / "archive"
+    n_files = sum(1 for p in archive.rglob("*") if p.is_file())
+    print(f"archive: {len(cases)} studies, {n_files} files ({time.perf_counter() - t0:.0f} s to generate)")
+
+    results: dict[str, tuple[float, float, dict[str, bool]]] = {}
+    seconds, outputs = run_dcm2niix(archive, work / "out_dcm2niix", cases)
+    results["dcm2niix -z y"] = (seconds, _last_cpu(), check_baseline(cases, outputs))
+    for workers in (1, 2):
+        out = work / f"out_mibgkit_{workers}"
+        seconds = run_mibgkit(archive, out, workers)
+        results[f"mibgkit convert --workers {workers}"] = (seconds, _last_cpu(), check_mibgkit(cases, out))
+    seconds, outputs = run_dicom2nifti(archive, work / "out_dicom2nifti", cases)
+    results["dicom2nifti"] = (seconds, _last_cpu(), check_baseline(cases, outputs))
+
+    ref_rate = len(cases) / results["dcm2niix -z y"][0]
+    load = os.getloadavg()[0]
+    layouts = list(dict.fromkeys(c.layout for c in cases))
+    lines = [
+        "# Batch conversion benchmark (`benchmarks/bench_convert.py`)",
+        "",
+        f"Archive: {len(cases)} studies, {n_files} files, cloned from `mibgkit.phantom.write_dicom` studies "
+        f"with new UIDs: {', '.join(f'{sum(c.layout == lay for c in cases)} {lay}' for lay in layouts)}. "
+        f"Machine: {os.cpu_count()} cores, shared (load average {load:.1f} at the end of the run). Wall clock of each tool as a subprocess on the same tree, "
+        "same run, start-up included; gzip-compressed NIfTI for every tool.",
+        "",
+        f"Tools: {_version([str(BIN / 'dcm2niix'), '--version'])}; dicom2nifti "
+        f"{_pkg_version('dicom2nifti')}; mibgkit {_pkg_version('mibgkit')}.",
+        "",
+        "| tool | seconds | studies/s | vs dcm2niix | CPU s (user+sys) | studies converted correctly | "
+        + " | ".join(layouts) + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(layouts),
+    ]
+    for name, (seconds, cpu, ok) in results.items():
+        rate = len(cases) / seconds
+        per_layout = [
+            f"{sum(ok[c.study_uid] for c in cases if c.layout == lay)}/{sum(c.layout == lay for c in cases)}"
+            for lay in layouts
+        ]
+        lines.append(f"| {name} | {seconds:.1f} | {rate:.2f} | {rate / ref_rate:.2f}x | {cpu:.1f} | "
+                     f"{sum(ok.values())}/{len(cases)} | " + " | ".join(per_layout) + " |")
+    lines += [
+        "",
+        "Correct = every stored image of the study (each planar frame; the SPECT volume) is in the "
+        "tool's output with the stored values after rescale (baselines: any axis order or flip); "
+        "for mibgkit also the right view name and a sidecar frame mapping that leads back to the "
+        "stored frame exactly.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text)
+    return 0
+
+
+def _pkg_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,638 @@
+"""The batch conversion: one task per study, run in-process, on local processes or on Dask.
+
+Every study is converted by :func:`convert_study`, a pure function of its job and the
+options, so the same task runs in this process, in a process pool
+(``workers > 1``) or on a Dask distributed cluster (``scheduler="tcp://..."``) and
+writes the same bytes. Per study it
+
+1. skips the study when its state record (``OUT/.mibgkit/state/<study_key>.json``)
+   says it was done with the same inputs (size + mtime) and options, and every output
+   it lists still has the recorded SHA-256 (a study whose outputs could not be written,
+   or that raised, is tried again; files the loader rejected stay rejected);
+2. loads the study (:func:`mibgkit.load`), writes each planar view and each volume as
+   ``<name>.nii.gz`` (or ``.nrrd`` / ``.tiff``) with a same-name JSON sidecar, each
+   file written to a temporary in the same folder and moved into place;
+3. writes the state record last, so a study killed half-way is redone on the next run.
+
+A failure is confined to its file (the loader skips it with the reason) or its study
+(the exception becomes the reason of each of its files); the batch always goes on.
+The input tree is only read.
+
+On Dask, every worker must see IN and OUT at the same paths (a shared file system),
+and the de-identification key travels to the workers inside the task options: run
+the cluster only on machines trusted with that key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mibgkit.convert.deid import DeidPolicy
+from mibgkit.convert.naming import DEFAULT_TEMPLATE, check_template, dedupe, render
+from mibgkit.convert.scan import StudyJob, scan_tree
+from mibgkit.export._atomic import TMP_SUFFIX, atomic_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from mibgkit.io.model import PlanarView, Study, ViewName, Volume
+
+__all__ = [
+    "FORMATS",
+    "ConvertOptions",
+    "FileOutcome",
+    "ConvertReport",
+    "convert_study",
+    "convert_tree",
+    "write_manifest",
+]
+
+#: Output format -> file extension (all written by SimpleITK).
+FORMATS: dict[str, str] = {"nifti": ".nii.gz", "nrrd": ".nrrd", "tiff": ".tiff"}
+STATE_DIR = ".mibgkit/state"
+SIDECAR_SCHEMA = "mibgkit.sidecar/1"
+STATE_SCHEMA = "mibgkit.convert-state/1"
+MANIFEST_COLUMNS = ("input", "size", "status", "reason", "study_key", "outputs")
+_WRITE_FAILED = "cannot write"
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """Everything a study task needs besides its job (picklable, sent to workers).
+
+    Parameters
+    ----------
+    in_root, out_root : str
+        Input tree and output folder (inputs are recorded relative to ``in_root``).
+    template : str
+        Output name template (:mod:`mibgkit.convert.naming`).
+    fmt : {"nifti", "nrrd", "tiff"}
+    policy : DeidPolicy
+    assume_view : {"ANT", "POST"}, optional
+        Passed to the loader for a study with a single unknown view.
+    threads : int
+        SimpleITK threads per task (1 when several tasks run at once).
+    """
+
+    in_root: str
+    out_root: str
+    template: str = DEFAULT_TEMPLATE
+    fmt: str = "nifti"
+    policy: DeidPolicy = field(default_factory=DeidPolicy)
+    assume_view: ViewName | None = None
+    threads: int = 1
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must not change for a finished study to be reused."""
+        key_id = hashlib.sha256(b"key|" + self.policy.key).hexdigest()[:12]
+        return {
+            "template": self.template,
+            "format": self.fmt,
+            "deidentified": self.policy.enabled,
+            "keep_dates": self.policy.keep_dates,
+            "assume_view": self.assume_view,
+            "key_id": key_id,
+        }
+
+
+@dataclass
+class FileOutcome:
+    """What became of one input file.
+
+    ``status`` is ``converted``, ``unchanged`` (done by an earlier run and still
+    valid), ``failed`` (DICOM that could not be converted; ``reason`` says why) or
+    ``skipped`` (not DICOM, DICOMDIR, or nothing convertible in it).
+    """
+
+    input: str
+    size: int
+    status: str
+    reason: str = ""
+    study_key: str = ""
+    outputs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ConvertReport:
+    """Result of :func:`convert_tree`."""
+
+    outcomes: list[FileOutcome]
+    n_studies: int
+    seconds: float
+    manifest_csv: Path
+    manifest_json: Path
+
+    def count(self, status: str) -> int:
+        """Number of input files with this status."""
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def outputs(self) -> list[str]:
+        """Every image written or kept, relative to the output folder."""
+        return sorted({p for o in self.outcomes for p in o.outputs})
+
+
+# ---------------------------------------------------------------------- one study
+def _sha256(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _rel(path: str, root: str) -> str:
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def _state_path(opts: ConvertOptions, job: StudyJob) -> Path:
+    return Path(opts.out_root) / STATE_DIR / f"{job.key}.json"
+
+
+def _inputs_record(job: StudyJob, opts: ConvertOptions) -> list[list[Any]]:
+    return [[_rel(f.path, opts.in_root), f.size, f.mtime_ns] for f in job.files]
+
+
+def _reuse(job: StudyJob, opts: ConvertOptions) -> list[FileOutcome] | None:
+    """The outcomes of an earlier run if that run's outputs are complete and unchanged."""
+    path = _state_path(opts, job)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (
+        state.get("schema") != STATE_SCHEMA
+        or not state.get("complete")
+        or state.get("inputs") != _inputs_record(job, opts)
+        or state.get("options") != opts.fingerprint()
+        or state.get("suffix") != job.suffix
+    ):
+        return None
+    for rel, digest in state.get("outputs", {}).items():
+        out = Path(opts.out_root) / rel
+        if not out.is_file() or _sha256(out) != digest:
+            return None
+    outcomes = [FileOutcome(**o) for o in state["outcomes"]]
+    for o in outcomes:
+        if o.status == "converted":
+            o.status = "unchanged"
+    return outcomes
+
+
+@dataclass
+class _Item:
+    """One image to write: a planar view or a volume, with its name fields."""
+
+    fields: dict[str, Any]
+    sources: list[str]
+    write: Callable[[str], None]
+    sidecar: dict[str, Any]
+
+
+def _headers(paths: Iterable[str]) -> dict[str, Any]:
+    import pydicom
+
+    return {p: pydicom.dcmread(p, stop_before_pixels=True) for p in dict.fromkeys(paths)}
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _study_sidecar(study: Study, pid: str, policy: DeidPolicy) -> dict[str, Any]:
+    info = study.info
+    acquired = policy.date(info.acquisition_datetime, pid)
+    injected = policy.date(info.injection_datetime, pid)
+    uptake_h = None
+    if info.acquisition_datetime and info.injection_datetime:
+        uptake_h = round((info.acquisition_datetime - info.injection_datetime).total_seconds() / 3600, 4)
+    return {
+        "radiopharmaceutical": {
+            "name": info.radiopharmaceutical,
+            "injected_activity_mbq": info.injected_activity_mbq,
+            "injection_datetime": _iso(injected),
+        },
+        "energy_windows": [asdict(w) for w in info.energy_windows],
+        "timing": {
+            "study_datetime": _iso(policy.date(info.study_datetime, pid)),
+            "acquisition_datetime": _iso(acquired),
+            "uptake_hours": uptake_h,
+        },
+        "collimator": info.collimator,
+        "patient": {
+            "age_years": info.patient_age_years,
+            "sex": info.patient_sex,
+            "weight_kg": info.patient_weight_kg,
+            "height_m": info.patient_height_m,
+        },
+    }
+
+
+def _stored_frame(sf: Any, policy: DeidPolicy, in_root: str) -> dict[str, Any]:
+    d = {
+        "sop_instance_uid": policy.uid(sf.sop_instance_uid),
+        "frame": sf.frame,
+        "stored_shape": list(sf.stored_shape),
+        "mirrored": sf.mirrored,
+        "flipped_rows": sf.flipped_rows,
+        "row_offset": sf.row_offset,
+        "col_offset": sf.col_offset,
+    }
+    if not policy.enabled:
+        d["path"] = _rel(sf.path, in_root)
+    return d
+
+
+def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
+    import numpy as np
+    import SimpleITK as sitk
+
+    hdr = headers[view.source.path]
+
+    def write(tmp: str) -> None:
+        img = sitk.GetImageFromArray(np.ascontiguousarray(view.image, dtype=np.float32))
+        img.SetSpacing([float(view.pixel_spacing_mm[1]), float(view.pixel_spacing_mm[0])])
+        sitk.WriteImage(img, tmp, useCompression=opts.fmt != "tiff")
+
+    sidecar = {
+        "kind": view.kind,
+        "view": view.view,
+        "view_source": view.view_source,
+        "frame_mapping": _stored_frame(view.source, opts.policy, opts.in_root),
+        "array": {"shape": list(view.shape), "axes": ["row", "col"], "dtype": "float32",
+                  "frame": "normalized planar (rows head->feet, cols patient right->left, anterior display)"},
+        "spacing_mm": [float(v) for v in view.pixel_spacing_mm],
+        "detector": view.detector,
+        "energy_window": view.energy_window,
+        "frame_duration_s": view.frame_duration_s,
+        "scan_velocity_mm_s": view.scan_velocity_mm_s,
+    }
+    fields = {
+        "series_number": hdr.get("SeriesNumber"),
+        "view": view.view,
+        "kind": view.kind,
+        "frame": view.source.frame,
+        "detector": view.detector,
+        "energy_window": view.energy_window,
+    }
+    return _Item(fields, [view.source.path], write, sidecar)
+
+
+def _volume_item(vol: Volume, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
+    import SimpleITK as sitk
+
+    paths = list(dict.fromkeys(s.path for s in vol.sources))
+
+    def write(tmp: str) -> None:
+        sitk.WriteImage(vol.to_sitk(), tmp, useCompression=opts.fmt != "tiff")
+
+    frames = [_stored_frame(s, opts.policy, opts.in_root) for s in vol.sources]
+    sidecar = {
+        "kind": "volume",
+        "view": "SPECT" if vol.modality == "NM" else vol.modality,
+        "modality": vol.modality,
+        "frame_mapping": frames,
+        "array": {"shape": list(vol.array.shape), "axes": ["slice", "row", "col"], "dtype": str(vol.array.dtype),
+                  "frame": "patient LPS (origin, spacing, direction as SimpleITK)"},
+        "spacing_mm": [float(v) for v in vol.spacing_mm],
+        "origin_lps_mm": [float(v) for v in vol.origin_lps],
+        "direction": [float(v) for v in _ravel(vol.direction)],
+        "frame_of_reference_uid": opts.policy.uid(vol.frame_of_reference_uid or "") or None,
+    }
+    fields = {
+        "series_number": headers[paths[0]].get("SeriesNumber"),
+        "view": sidecar["view"],
+        "kind": "volume",
+        "frame": None,
+        "detector": None,
+        "energy_window": None,
+    }
+    return _Item(fields, paths, write, sidecar)
+
+
+def _ravel(a: np.ndarray) -> list[float]:
+    import numpy as np
+
+    return [float(v) for v in np.asarray(a, dtype=float).ravel()]
+
+
+def _sidecar(item: _Item, run: _StudyRun, image_name: str, image_sha: str) -> dict[str, Any]:
+    from mibgkit import __version__
+
+    opts = run.opts
+    dicom, removed = run.fields[item.sources[0]]
+    removed = dict(removed)
+    for path in item.sources[1:]:
+        removed.update(run.fields[path][1])
+    inputs = []
+    for p in item.sources:
+        st = os.stat(p)
+        entry: dict[str, Any] = {"sha256": run.digests[p], "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        if not opts.policy.enabled:
+            entry["path"] = _rel(p, opts.in_root)
+        inputs.append(entry)
+    return {
+        "schema": SIDECAR_SCHEMA,
+        "image": {"file": image_name, "sha256": image_sha, "format": opts.fmt},
+        **item.sidecar,
+        **run.study_part,
+        "dicom": dicom,
+        "software": {"name": "mibgkit", "version": __version__, "source_software_versions": dicom.get("SoftwareVersions")},
+        "deidentification": {
+            "deidentified": opts.policy.enabled,
+            "method": opts.policy.options,
+            "date_shift_applied": opts.policy.enabled and not opts.policy.keep_dates,
+            "removed": dict(sorted(removed.items())),
+        },
+        "inputs": inputs,
+    }
+
+
+def _write_json(path: Path, data: Any) -> None:
+    text = json.dumps(data, indent=1, default=str) + "\n"  # one write, not one per token
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+
+def convert_study(job: StudyJob, opts: ConvertOptions) -> list[FileOutcome]:
+    """Convert one study (or reuse an earlier run's outputs); never raises for bad data.
+
+    Parameters
+    ----------
+    job : StudyJob
+    opts : ConvertOptions
+
+    Returns
+    -------
+    list of FileOutcome
+        One per input file of the job.
+    """
+    reused = _reuse(job, opts)
+    if reused is not None:
+        return reused
+    rel_of = {f.path: _rel(f.path, opts.in_root) for f in job.files}
+    outcomes = {f.path: FileOutcome(rel_of[f.path], f.size, "skipped", "", job.key) for f in job.files}
+    written: dict[str, str] = {}
+    complete = True
+    try:
+        _convert_loaded(job, _StudyRun(opts, outcomes, written))
+    except Exception as exc:  # the study fails, the batch goes on
+        complete = False
+        for o in outcomes.values():
+            if o.status != "failed":
+                o.status, o.reason, o.outputs = "failed", f"{type(exc).__name__}: {exc}", []
+    # Failures to write (disk full, permissions) may pass: such a study is tried again.
+    complete = complete and not any(o.reason.startswith(_WRITE_FAILED) for o in outcomes.values())
+    state = {
+        "schema": STATE_SCHEMA,
+        "complete": complete,
+        "inputs": _inputs_record(job, opts),
+        "options": opts.fingerprint(),
+        "suffix": job.suffix,
+        "outputs": written,
+        "outcomes": [asdict(o) for o in outcomes.values()],
+    }
+    _write_json(_state_path(opts, job), state)
+    return list(outcomes.values())
+
+
+@dataclass
+class _StudyRun:
+    """What the writes of one study share, and what they report into."""
+
+    opts: ConvertOptions
+    outcomes: dict[str, FileOutcome]
+    written: dict[str, str]
+    study_part: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, tuple[dict[str, Any], dict[str, str]]] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+def _convert_loaded(job: StudyJob, run: _StudyRun) -> None:
+    import SimpleITK as sitk
+
+    from mibgkit.io import load
+
+    opts = run.opts
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(max(1, opts.threads))
+    collection = load([f.path for f in job.files], assume_view=opts.assume_view, strict=False)
+    for skipped in collection.skipped:
+        if skipped.path in run.outcomes:
+            run.outcomes[skipped.path].status = "failed"
+            run.outcomes[skipped.path].reason = skipped.reason
+    for study in collection:
+        headers = _headers(
+            [v.source.path for v in study.views] + [s.path for vol in study.volumes for s in vol.sources]
+        )
+        items = [_planar_item(v, headers, opts) for v in study.views]
+        items += [_volume_item(vol, headers, opts) for vol in study.volumes]
+        pid = str(next(iter(headers.values())).get("PatientID", "") or "") if headers else ""
+        run.study_part = _study_sidecar(study, pid, opts.policy)
+        run.fields = {p: opts.policy.header_fields(ds, pid) for p, ds in headers.items()}
+        run.digests = {p: _sha256(p) for p in headers}
+        stems = dedupe([render(opts.template, {**job.study_fields, **it.fields}) + job.suffix for it in items])
+        for item, stem in zip(items, stems):
+            _write_item(item, stem, run)
+        _mark_other_content(study, run.outcomes)
+    for o in run.outcomes.values():
+        if o.status == "skipped" and not o.reason:
+            o.reason = "skipped: no image the converter writes"
+
+
+def _mark_other_content(study: Study, outcomes: dict[str, FileOutcome]) -> None:
+    other = [s.path for d in study.dynamics for s in d.sources] + [p.source_path for p in study.projections]
+    for path in other:
+        o = outcomes.get(path)
+        if o is not None and o.status == "skipped":
+            o.reason = "skipped: dynamic or tomographic projection data are not converted"
+
+
+def _write_item(item: _Item, stem: str, run: _StudyRun) -> None:
+    out = Path(run.opts.out_root)
+    image_rel = stem + FORMATS[run.opts.fmt]
+    sidecar_rel = stem + ".json"
+    try:
+        with atomic_path(out / image_rel) as tmp:
+            item.write(tmp)
+        image_sha = _sha256(out / image_rel)
+        _write_json(out / sidecar_rel, _sidecar(item, run, Path(image_rel).name, image_sha))
+    except Exception as exc:
+        for p in item.sources:
+            run.outcomes[p].status, run.outcomes[p].reason = "failed", f"{_WRITE_FAILED} {image_rel}: {exc}"
+        return
+    run.written[image_rel] = image_sha
+    run.written[sidecar_rel] = _sha256(out / sidecar_rel)
+    for p in item.sources:
+        o = run.outcomes[p]
+        if o.status != "failed":
+            o.status, o.reason = "converted", ""
+            o.outputs.append(image_rel)
+
+
+# ---------------------------------------------------------------------- the batch
+def _run_local(jobs: list[StudyJob], opts: ConvertOptions, workers: int) -> Iterator[tuple[StudyJob, Any]]:
+    if workers <= 1:
+        for job in jobs:
+            yield job, _call(job, opts)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import SimpleITK  # noqa: F401
+
+    import mibgkit.io  # noqa: F401 - imported once here, inherited by forked workers
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(convert_study, job, opts): job for job in jobs}
+        for fut in as_completed(futures):
+            yield futures[fut], _result(fut)
+
+
+def _run_dask(jobs: list[StudyJob], opts: ConvertOptions, scheduler: Any) -> Iterator[tuple[StudyJob, Any]]:
+    from distributed import Client, as_completed
+
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        futures = {client.submit(convert_study, job, opts, pure=False, key=f"convert-{job.key}"): job for job in jobs}
+        for fut in as_completed(futures):
+            yield futures[fut], _result(fut)
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def _call(job: StudyJob, opts: ConvertOptions) -> Any:
+    try:
+        return convert_study(job, opts)
+    except Exception as exc:  # e.g. the output folder is not writable
+        return exc
+
+
+def _result(fut: Any) -> Any:
+    try:
+        return fut.result()
+    except Exception as exc:  # a worker died or the task could not run
+        return exc
+
+
+def _failed(job: StudyJob, opts: ConvertOptions, exc: BaseException) -> list[FileOutcome]:
+    reason = f"task failed: {type(exc).__name__}: {exc}"
+    return [FileOutcome(_rel(f.path, opts.in_root), f.size, "failed", reason, job.key) for f in job.files]
+
+
+def write_manifest(outcomes: list[FileOutcome], out_root: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write ``manifest.csv`` and ``manifest.json`` (one entry per input file), atomically."""
+    import csv
+
+    out = Path(out_root)
+    rows = sorted(outcomes, key=lambda o: o.input)
+    csv_path, json_path = out / "manifest.csv", out / "manifest.json"
+    with atomic_path(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(MANIFEST_COLUMNS)
+        for o in rows:
+            writer.writerow([o.input, o.size, o.status, o.reason, o.study_key, ";".join(o.outputs)])
+    counts: dict[str, int] = {}
+    for o in rows:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    _write_json(json_path, {"schema": "mibgkit.convert-manifest/1", "counts": counts,
+                            "files": [asdict(o) for o in rows]})
+    return csv_path, json_path
+
+
+def _remove_leftovers(out_root: Path) -> None:
+    """Delete temporaries a killed run left in the output folder (never final files)."""
+    if not out_root.is_dir():
+        return
+    for tmp in out_root.rglob(f".*{TMP_SUFFIX}*"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+
+
+def convert_tree(
+    in_root: str | os.PathLike[str],
+    out_root: str | os.PathLike[str],
+    *,
+    template: str = DEFAULT_TEMPLATE,
+    fmt: str = "nifti",
+    deidentify: bool = True,
+    keep_dates: bool = False,
+    assume_view: ViewName | None = None,
+    workers: int = 1,
+    scheduler: Any = None,
+    progress: bool = False,
+    key: bytes | None = None,
+) -> ConvertReport:
+    """Convert every study under ``in_root`` into ``out_root``.
+
+    Parameters
+    ----------
+    in_root : str or path-like
+        Folder (any file names; DICOMDIR indexes are reported, their images converted
+        from the tree) or a single file.
+    out_root : str or path-like
+        Output folder; may not be ``in_root`` itself. Inside it the outputs, the
+        manifest (``manifest.csv``, ``manifest.json``) and the resume state
+        (``.mibgkit/``).
+    template : str
+        Output name template (see :mod:`mibgkit.convert.naming`).
+    fmt : {"nifti", "nrrd", "tiff"}
+    deidentify : bool
+        PS3.15 basic profile in sidecars and names (default); False keeps PHI.
+    keep_dates : bool
+        With de-identification, keep true dates instead of shifting them.
+    assume_view : {"ANT", "POST"}, optional
+    workers : int
+        Local processes (1 = in this process).
+    scheduler : str or distributed.Client, optional
+        Dask scheduler address (``tcp://host:port``) or client; overrides ``workers``.
+    progress : bool
+        Show a tqdm progress bar (studies).
+    key : bytes, optional
+        HMAC key for patient keys, UIDs and date shifts; ``mibgkit.io.deid.load_key()``
+        by default (the loader's).
+
+    Returns
+    -------
+    ConvertReport
+    """
+    from mibgkit.errors import MibgkitError
+    from mibgkit.io.deid import load_key
+
+    check_template(template)
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    src, dst = Path(in_root).resolve(), Path(out_root).resolve()
+    if not src.exists():
+        raise MibgkitError("input does not exist", in_root)
+    if src == dst:
+        raise MibgkitError("output folder must differ from the input folder", out_root)
+    started = time.perf_counter()
+    policy = DeidPolicy(enabled=deidentify, keep_dates=keep_dates, key=key if key is not None else load_key())
+    parallel = scheduler is not None or workers > 1
+    opts = ConvertOptions(str(src if src.is_dir() else src.parent), str(dst), template, fmt, policy,
+                          assume_view, threads=1 if parallel else max(1, os.cpu_count() or 1))
+    _remove_leftovers(dst)
+    found = scan_tree(src, template, policy, exclude=dst)
+    outcomes = [
+        FileOutcome(_rel(p, opts.in_root), os.stat(p).st_size, "skipped", reason)
+        for p, reason in found.not_converted.items()
+    ]
+    runner = _run_dask(found.jobs, opts, scheduler) if scheduler is not None else _run_local(found.jobs, opts, workers)
+    from tqdm import tqdm
+
+    with tqdm(total=len(found.jobs), unit="study", disable=not progress, desc="convert") as bar:
+        for job, result in runner:
+            outcomes += _failed(job, opts, result) if isinstance(result, BaseException) else result
+            bar.update(1)
+    csv_path, json_path = write_manifest(outcomes, dst)
+    return ConvertReport(outcomes, len(found.jobs), time.perf_counter() - started, csv_path, json_path)
