@@ -40,6 +40,9 @@ class SegmentMap:
         Overall confidence of the fit, 0-1.
     body_mask : ndarray of shape (rows, cols), bool, optional
         The body outline the map was fitted to.
+    curie_labels : ndarray of shape (rows, cols), uint8, optional
+        Curie skeletal segments (``CURIE_KEYS.index(key) + 1``, 0 = not bone), derived
+        from the same atlas with the spine split at L1 (:mod:`mibgkit.anatomy.curie`).
     """
 
     labels: np.ndarray
@@ -49,6 +52,7 @@ class SegmentMap:
     missing: tuple[str, ...] = ()
     confidence: float = 1.0
     body_mask: np.ndarray | None = None
+    curie_labels: np.ndarray | None = None
 
     def mask(self, key: str) -> np.ndarray:
         """Boolean mask of one segment."""
@@ -67,6 +71,16 @@ class SegmentMap:
             return None
         lab = int(self.labels[r, c])
         return SIOPEN_KEYS[lab - 1] if lab else None
+
+    def bone_area_mm2(self, key: str) -> float:
+        """Projected bone area of one segment, in mm^2."""
+        return float(self.mask(key).sum()) * float(self.pixel_spacing_mm[0] * self.pixel_spacing_mm[1])
+
+    def curie_segment_at(self, row: float, col: float) -> str | None:
+        """Curie segment key at a normalized position, or None outside bone."""
+        from mibgkit.anatomy.curie import curie_segment_at
+
+        return curie_segment_at(self, row, col)
 
 
 @dataclass

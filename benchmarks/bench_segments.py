@@ -1,0 +1,482 @@
+"""Benchmark (and build) the SIOPEN segment mapper on the anatomical phantom.
+
+Usage::
+
+    python benchmarks/bench_segments.py                    # benchmark, seeds 1000.., writes docs/benchmarks/segments.md
+    python benchmarks/bench_segments.py --n 120 --first-seed 1000
+    python benchmarks/bench_segments.py --build-atlas      # learn atlas regions on seeds 0-49
+
+The benchmark seeds (1000 and up) are disjoint from the seeds the atlas regions are
+built on (0-49). Phantom studies are cached under ``--cache`` (default
+``/tmp/mibgkit_bench_segments``) because generating them dominates the run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+ARMS = ("sides", "abducted", "raised", "on_abdomen")
+
+#: Bone groups learned as body-frame regions (everything else in the truth is a limb).
+GROUPS: tuple[tuple[str, ...], ...] = (
+    ("skull_vault", "skull_base", "facial_bones", "orbits", "mandible"),
+    ("cervical_spine",), ("thoracic_spine",), ("lumbar_spine",), ("sacrum",), ("coccyx",),
+    ("ribs",), ("sternum",), ("clavicles",), ("scapulae",),
+    ("ilium",), ("ischium",), ("pubis",),
+)
+S_RANGE = (-0.15, 3.75, 0.01)
+U_RANGE = (-1.7, 1.7, 0.01)
+T_RANGE = (-0.2, 1.2, 0.01)
+W_RANGE = (-0.09, 0.09, 0.002)
+#: limb -> (SIOPEN labels of the right (proximal, distal) segments, left, bones of each)
+LIMBS = {
+    "arm": ((5, 6), (7, 8), (["{side}_humerus"], ["{side}_radius", "{side}_ulna", "{side}_hand"])),
+    "leg": ((9, 10), (11, 12), (["{side}_femur"], ["{side}_tibia", "{side}_fibula", "{side}_patella", "{side}_foot"])),
+}
+
+
+def case_params(seed: int) -> dict[str, Any]:
+    """Age, sex and arm pose of one phantom case (deterministic in the seed)."""
+    rng = np.random.default_rng([seed, 4242])
+    age = float(np.round(rng.uniform(1.0, 18.0), 1))
+    arms = ARMS[seed % 4] if age >= 2 or seed % 2 else "on_abdomen"
+    return {"age": age, "sex": "F" if rng.random() < 0.5 else "M", "arms": arms,
+            "pattern": ("none", "limited", "extensive", "diffuse")[int(rng.integers(0, 4))]}
+
+
+def load_case(seed: int, cache: Path) -> dict[str, Any]:
+    """One phantom study with bone-level truth, from the cache or freshly simulated."""
+    f = cache / f"case_{seed}.npz"
+    if f.exists():
+        d = np.load(f, allow_pickle=False)
+        out = {k: d[k] for k in d.files}
+        out["meta"] = json.loads(str(d["meta"]))
+        return out
+    from mibgkit.phantom.patient import make_patient
+    from mibgkit.phantom.simulation import _place, simulate
+
+    p = case_params(seed)
+    patient = make_patient(p["age"], sex=p["sex"], seed=seed, pattern=p["pattern"], arms=p["arms"])
+    sim = simulate(patient, seed=seed)
+    a = patient.anatomy
+    g = a.grid
+    lut = np.zeros(256, np.uint8)
+    for part in a.skeleton.parts:
+        for gi, grp in enumerate(GROUPS):
+            if part.bone in grp:
+                lut[part.id] = gi + 1
+        if not lut[part.id]:
+            lut[part.id] = len(GROUPS) + 1  # a limb bone
+    shifts = {"ANT": (0, 0), "POST": tuple(sim.acquisition["post_shift_rows_cols"])}
+    out: dict[str, Any] = {}
+    for v in ("ANT", "POST"):
+        view = sim.study.view(v)
+        out[f"img_{v}"] = view.image.astype(np.float32)
+        out[f"truth_{v}"] = sim.truth.labels[v].astype(np.uint8)
+        out[f"groups_{v}"] = _place(lut[a.first_hit(v)], g.row0, shifts[v])
+    les = [(lz.segment, lz.positions.get("ANT"), lz.positions.get("POST")) for lz in sim.truth.lesions]
+    meta = {**p, "seed": seed, "spacing": list(sim.study.view("ANT").pixel_spacing_mm),
+            "lesions": [[s, list(map(float, pa)) if pa is not None else None, list(map(float, pp)) if pp is not None else None]
+                        for s, pa, pp in les]}
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(f, meta=json.dumps(meta), **out)
+    out["meta"] = meta
+    return out
+
+
+def _planar_views(c: dict[str, Any]) -> tuple[Any, Any]:
+    from mibgkit.io.model import PlanarView, StoredFrame
+
+    sp = tuple(c["meta"]["spacing"])
+    views = []
+    for v in ("ANT", "POST"):
+        img = c[f"img_{v}"]
+        src = StoredFrame(f"phantom-{c['meta']['seed']}", "1.2.3", 1 if v == "ANT" else 2, img.shape, mirrored=v == "POST")
+        views.append(PlanarView(img, v, "ViewCodeSequence", "whole_body", sp, src))  # type: ignore[arg-type]
+    return views[0], views[1]
+
+
+# ------------------------------------------------------------------------- atlas build
+
+
+def build_atlas(seeds: list[int], cache: Path) -> None:
+    """Learn the body-frame regions (per view) from phantom truth and write them to the atlas."""
+    from scipy import ndimage as ndi
+    from skimage.measure import approximate_polygon, find_contours
+
+    from mibgkit.anatomy.planar import fit_image, pair_shift, shift_array
+    from mibgkit.anatomy.warp import BodyFrame, limb_frame_to_image
+    from mibgkit.segments import bone_to_siopen
+
+    s_ax = np.arange(*S_RANGE)
+    u_ax = np.arange(*U_RANGE)
+    S, U = np.meshgrid(s_ax, u_ax, indexing="ij")
+    su = np.stack([S.ravel(), U.ravel()], axis=1)
+    n_cls = len(GROUPS) + 2
+    acc = {v: np.zeros((n_cls, s_ax.size, u_ax.size)) for v in ("ANT", "POST")}
+    t_ax, w_ax = np.arange(*T_RANGE), np.arange(*W_RANGE)
+    T, W = np.meshgrid(t_ax, w_ax, indexing="ij")
+    tw = np.stack([T.ravel(), W.ravel()], axis=1)
+    lacc = {(limb, k, v): np.zeros((4, t_ax.size, w_ax.size)) for limb in LIMBS for k in range(3) for v in ("ANT", "POST")}
+    n_ok = 0
+    for seed in seeds:
+        c = load_case(seed, cache)
+        a, p = c["img_ANT"].astype(float), c["img_POST"].astype(float)
+        sh = pair_shift(a, p)
+        gm = np.sqrt(np.clip(a, 0, None) * np.clip(shift_array(p, sh), 0, None))
+        try:
+            fit = fit_image(gm, tuple(c["meta"]["spacing"]), c["meta"]["age"])
+        except Exception as exc:  # a failed fit is reported, not learned from
+            print(f"seed {seed}: {exc}", file=sys.stderr)
+            continue
+        rc = BodyFrame(fit).to_image(su)
+        r = np.round(rc[:, 0]).astype(int)
+        col = np.round(rc[:, 1]).astype(int)
+        inside = (r >= 0) & (r < a.shape[0]) & (col >= 0) & (col < a.shape[1])
+        for v in ("ANT", "POST"):
+            g = np.zeros(su.shape[0], np.int64)
+            g[inside] = c[f"groups_{v}"][r[inside], col[inside]]
+            acc[v] += np.eye(n_cls)[g].T.reshape(n_cls, s_ax.size, u_ax.size)
+            for limb, (right, left, _) in LIMBS.items():
+                for side, labs in (("right", right), ("left", left)):
+                    joints = (fit.arms if limb == "arm" else fit.legs)[side].joints
+                    for k in range(3):
+                        pts = tw.copy()
+                        if side == "right":
+                            pts[:, 1] *= -1.0  # learned in the left-side convention
+                        rc2 = limb_frame_to_image(pts, joints, k, fit.stature_px)
+                        r2 = np.round(rc2[:, 0]).astype(int)
+                        c2 = np.round(rc2[:, 1]).astype(int)
+                        ok = (r2 >= 0) & (r2 < a.shape[0]) & (c2 >= 0) & (c2 < a.shape[1])
+                        lab = np.zeros(tw.shape[0], np.int64)
+                        tv = c[f"truth_{v}"][r2[ok], c2[ok]]
+                        lab[ok] = np.where(tv == labs[0], 1, np.where(tv == labs[1], 2, np.where(tv > 0, 3, 0)))
+                        lacc[(limb, k, v)] += np.eye(4)[lab].T.reshape(4, t_ax.size, w_ax.size)
+        n_ok += 1
+        print(f"seed {seed}: age {c['meta']['age']} arms {c['meta']['arms']} ok", flush=True)
+    table = bone_to_siopen()
+    seg_of_group = [table[grp[0]] for grp in GROUPS]
+    segs = sorted(set(seg_of_group))
+    regions: dict[str, list[dict[str, Any]]] = {}
+    for v in ("ANT", "POST"):
+        prob = ndi.gaussian_filter(acc[v] / max(n_ok, 1), (0, 1.0, 1.0))
+        # decide bone vs background per segment (sum of its bones), then the bone within it
+        seg_prob = np.stack([prob[[i + 1 for i, s in enumerate(seg_of_group) if s == k]].sum(0) for k in segs])
+        other = prob[len(GROUPS) + 1]
+        cand = np.concatenate([prob[:1], seg_prob, other[None]], axis=0)
+        win = np.argmax(cand, axis=0)
+        regs = []
+        for gi, grp in enumerate(GROUPS):
+            k = segs.index(seg_of_group[gi]) + 1
+            same = [j for j, s in enumerate(seg_of_group) if s == seg_of_group[gi]]
+            best = np.argmax(prob[[j + 1 for j in same]], axis=0)
+            m = (win == k) & (np.asarray(same)[best] == gi)
+            m = ndi.binary_opening(m, iterations=1)
+            lab, n = ndi.label(m)
+            polys = []
+            for li in range(1, n + 1):
+                comp = ndi.binary_fill_holes(lab == li)
+                if comp.sum() < 12:
+                    continue
+                for ct in find_contours(np.pad(comp, 1).astype(float), 0.5):
+                    ct = approximate_polygon(ct - 1.0, tolerance=0.7)
+                    if ct.shape[0] < 4:
+                        continue
+                    pts = np.stack([s_ax[0] + ct[:, 0] * S_RANGE[2], u_ax[0] + ct[:, 1] * U_RANGE[2]], axis=1)
+                    polys.append(np.round(pts, 3).tolist())
+            if polys:
+                regs.append({"bones": list(grp), "polygons": polys})
+        regions[v] = regs
+    limb_regions: dict[str, list[dict[str, Any]]] = {"ANT": [], "POST": []}
+    for (limb, k, v), cnt in lacc.items():
+        prob = ndi.gaussian_filter(cnt / max(n_ok, 1), (0, 1.0, 1.0))
+        win = np.argmax(prob, axis=0)
+        regs = []
+        for cls in ((1, 2) if limb == "leg" or k > 0 else (1,)):
+            polys = _polygons(win == cls, t_ax, w_ax, T_RANGE[2], W_RANGE[2])
+            if polys:
+                regs.append({"bones": LIMBS[limb][2][cls - 1], "polygons": polys})
+        if limb == "leg" or k == 0:  # forearm/hand poses vary too much to learn: capsule atlas
+            limb_regions[v].append({"limb": limb, "seg": k, "regions": regs})
+    path = REPO / "mibgkit" / "data" / "atlas_planar.json"
+    data = json.loads(path.read_text())
+    data["regions"] = regions
+    data["limb_regions"] = limb_regions
+    data["regions_built_from"] = {"seeds": [min(seeds), max(seeds)], "n_cases": n_ok}
+    path.write_text(_dump(data))
+    print(f"wrote {path} from {n_ok} cases")
+
+
+def _polygons(m: np.ndarray, ax0: np.ndarray, ax1: np.ndarray, st0: float, st1: float) -> list[list[list[float]]]:
+    """Outer contours of the components of a binary map, in axis units."""
+    from scipy import ndimage as ndi
+    from skimage.measure import approximate_polygon, find_contours
+
+    m = ndi.binary_opening(m, iterations=1)
+    lab, n = ndi.label(m)
+    polys = []
+    for li in range(1, n + 1):
+        comp = ndi.binary_fill_holes(lab == li)
+        if comp.sum() < 12:
+            continue
+        for ct in find_contours(np.pad(comp, 1).astype(float), 0.5):
+            ct = approximate_polygon(ct - 1.0, tolerance=0.7)
+            if ct.shape[0] < 4:
+                continue
+            pts = np.stack([ax0[0] + ct[:, 0] * st0, ax1[0] + ct[:, 1] * st1], axis=1)
+            polys.append(np.round(pts, 4).tolist())
+    return polys
+
+
+def _dump(data: dict[str, Any]) -> str:
+    """JSON with one polygon / table row per line."""
+    lines = ["{"]
+    items = list(data.items())
+    for i, (k, v) in enumerate(items):
+        end = "," if i < len(items) - 1 else ""
+        if k == "limb_regions":
+            lines.append(f' "{k}": {{')
+            views = list(v.items())
+            for j, (view, items_) in enumerate(views):
+                lines.append(f'  "{view}": [')
+                for q, it in enumerate(items_):
+                    lines.append(f'   {{"limb": "{it["limb"]}", "seg": {it["seg"]}, "regions": [')
+                    for z, r in enumerate(it["regions"]):
+                        polys = ",\n      ".join(json.dumps(p) for p in r["polygons"])
+                        sep2 = "," if z < len(it["regions"]) - 1 else ""
+                        lines.append(f'     {{"bones": {json.dumps(r["bones"])}, "polygons": [\n      {polys}]}}{sep2}')
+                    lines.append("   ]}" + ("," if q < len(items_) - 1 else ""))
+                lines.append("  ]" + ("," if j < len(views) - 1 else ""))
+            lines.append(" }" + end)
+        elif k == "regions":
+            lines.append(f' "{k}": {{')
+            views = list(v.items())
+            for j, (view, regs) in enumerate(views):
+                lines.append(f'  "{view}": [')
+                for q, r in enumerate(regs):
+                    polys = ",\n     ".join(json.dumps(p) for p in r["polygons"])
+                    sep = "," if q < len(regs) - 1 else ""
+                    lines.append(f'   {{"bones": {json.dumps(r["bones"])}, "polygons": [\n     {polys}]}}{sep}')
+                lines.append("  ]" + ("," if j < len(views) - 1 else ""))
+            lines.append(" }" + end)
+        elif isinstance(v, dict):
+            inner = ",\n  ".join(f"{json.dumps(a)}: {json.dumps(b)}" for a, b in v.items())
+            lines.append(f' "{k}": {{\n  {inner}\n }}{end}')
+        elif isinstance(v, list):
+            inner = ",\n  ".join(json.dumps(b) for b in v)
+            lines.append(f' "{k}": [\n  {inner}\n ]{end}')
+        else:
+            lines.append(f' "{k}": {json.dumps(v)}{end}')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------- benchmark
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice of two boolean masks (nan when both are empty)."""
+    s = int(a.sum()) + int(b.sum())
+    return float("nan") if s == 0 else 2.0 * float((a & b).sum()) / s
+
+
+def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
+    """Dice per segment, lesion-centre accuracy and timing over ``seeds``."""
+    from mibgkit.anatomy import map_segments
+    from mibgkit.io.model import Study, StudyInfo
+    from mibgkit.segments import SIOPEN_KEYS, label_of
+
+    dices: dict[str, list[float]] = {k: [] for k in SIOPEN_KEYS}
+    by_arms: dict[str, dict[str, list[float]]] = {}
+    hits, total, ceiling, times, fails = 0, 0, 0, [], []
+    any_hits, any_total, any_ceiling = 0, 0, 0
+    for seed in seeds:
+        c = load_case(seed, cache)
+        ant, post = _planar_views(c)
+        study = Study(StudyInfo(f"phantom-{seed}", patient_age_years=c["meta"]["age"]), views=[ant, post])
+        t0 = time.process_time()
+        try:
+            maps = map_segments(study)
+        except Exception as exc:
+            fails.append((seed, str(exc)))
+            continue
+        times.append(time.process_time() - t0)
+        arms = c["meta"]["arms"]
+        for vi, v in enumerate(("ANT", "POST")):
+            lab = maps.views[vi].labels
+            tru = c[f"truth_{v}"]
+            for k in SIOPEN_KEYS:
+                d = dice(lab == label_of(k), tru == label_of(k))
+                if np.isfinite(d):
+                    dices[k].append(d)
+                    by_arms.setdefault(arms, {}).setdefault(k, []).append(d)
+        for seg, pa, pp in c["meta"]["lesions"]:
+            got, could = [], []
+            for vi, pos in enumerate((pa, pp)):
+                if pos is None:
+                    continue
+                r, col = int(round(pos[0])), int(round(pos[1]))
+                if not (0 <= r < 1024 and 0 <= col < 256):
+                    continue
+                total += 1
+                got.append(maps.views[vi].labels[r, col] == label_of(seg))
+                could.append(c[f"truth_{('ANT', 'POST')[vi]}"][r, col] == label_of(seg))
+                hits += int(got[-1])
+                ceiling += int(could[-1])
+            if got:
+                any_total += 1
+                any_hits += int(any(got))
+                any_ceiling += int(any(could))
+    return {"dice": dices, "by_arms": by_arms, "lesions": (hits, total, ceiling),
+            "lesions_any": (any_hits, any_total, any_ceiling), "times": times, "fails": fails,
+            "n": len(seeds)}
+
+
+def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str:
+    """The markdown page of the results."""
+    from mibgkit.segments import SIOPEN_KEYS
+
+    trunk = {"skull", "thoracic_cage", "spine", "pelvis"}
+    lines = [
+        "# SIOPEN segment mapper: benchmark",
+        "",
+        f"Phantom cohort: {res['n']} studies (seeds in {seeds[0]}-{seeds[-1]}, disjoint from the atlas-building "
+        "seeds 0-49), ages 1-18 y, arms at sides / abducted / raised / on the abdomen, ANT and POST mapped "
+        "as a pair. Truth = the phantom's projected skeleton (bone nearest the camera). "
+        f"Failures: {len(res['fails'])}.",
+        "",
+        "| segment | median Dice | 10th percentile | n maps | goal |",
+        "|---|---|---|---|---|",
+    ]
+    for k in SIOPEN_KEYS:
+        d = np.asarray(res["dice"][k], dtype=float)
+        goal = 0.85 if k in trunk else 0.75
+        if d.size:
+            lines.append(f"| {k} | {np.median(d):.3f} | {np.percentile(d, 10):.3f} | {d.size} | {goal:.2f} |")
+    hits, total, ceil = res["lesions"]
+    ah, at, ac = res["lesions_any"]
+    lines += ["", "Lesion centres (focal and diffuse lesions of the truth, all patterns) that fall in their "
+              "true segment (goal ≥ 97 %):", "",
+              "| counted | mapper | truth map itself (ceiling) |", "|---|---|---|",
+              f"| per view ({total} lesion-views) | {100.0 * hits / max(total, 1):.1f} % | {100.0 * ceil / max(total, 1):.1f} % |",
+              f"| in ANT or POST ({at} lesions) | {100.0 * ah / max(at, 1):.1f} % | {100.0 * ac / max(at, 1):.1f} % |",
+              "", "The ceiling is below 100 % because a lesion centre can be hidden behind another bone in a view "
+              "(the truth map shows the bone nearer the camera) or sit just outside its bone's projected footprint.", ""]
+    lines += ["Median Dice by arm position:", "", "| arms | " + " | ".join(SIOPEN_KEYS) + " |",
+              "|---|" + "---|" * len(SIOPEN_KEYS)]
+    for arms, dd in sorted(res["by_arms"].items()):
+        lines.append(f"| {arms} | " + " | ".join(f"{np.median(dd.get(k, [np.nan])):.2f}" for k in SIOPEN_KEYS) + " |")
+    t = np.asarray(res["times"])
+    lines += ["", f"Time per whole-body study (ANT + POST, one core, CPU time): median {np.median(t):.3f} s, "
+              f"max {t.max():.3f} s."]
+    if nm1_time is not None:
+        lines.append(f"NM1 (real 1024x256 anterior bone scan): {nm1_time:.3f} s; overlay in docs/figures/segments_nm1.png.")
+    if res["fails"]:
+        lines += ["", "Failures:", ""] + [f"- seed {s}: {m}" for s, m in res["fails"]]
+    lines += [
+        "",
+        "## Method (mibgkit.anatomy)",
+        "",
+        "- Body outline: counts smoothed (6 mm), threshold set from the air (noise level of the lowest 30 % of the "
+        "scanned field, ≥ 3 photons' worth) because mIBG soft tissue is faint; count valleys (black top-hat along "
+        "rows) separate arms and legs from the trunk.",
+        "- Landmarks: head top (top of the central run, so raised hands are ignored), neck (narrowest run), "
+        "shoulders (width rise), crotch (midline falls between the legs), soles; with the whole body in view the "
+        "levels are the DOMAIN.md age proportions of the measured length, blended with the detected ones when they "
+        "agree. Midline through neck and crotch. Legs: run centres either side of the midline. Arms: the arm "
+        "component next to each shoulder (elbow/wrist by humerus/radius length along it), or the body edge when "
+        "the arm touches the trunk; hands on the abdomen when the visible arm is too short; straight on when it "
+        "leaves the field.",
+        "- Atlas (mibgkit/data/atlas_planar.json): head, spine, thoracic cage and pelvis as per-view polygons in a "
+        "body frame (s: vertex 0, chin 1, shoulder line 2, hip joints 3, knees 4; u: local half-widths), placed by "
+        "a piecewise-affine warp on the landmark grid; femur/tibia/humerus as per-view polygons in limb frames "
+        "(between detected joints); forearms and hands as tapered capsules. Polygons were built by "
+        "`--build-atlas` from the phantom population (seeds 0-49), per bone, with the bone → segment table in "
+        "segments.json deciding labels. Per view the bone nearer the camera is painted.",
+        "",
+        "## Caveats",
+        "",
+        "- The atlas polygons were learned from the same phantom generator the benchmark uses (other seeds): "
+        "trunk and leg Dice here are optimistic for real patients. On NM1 (real adult bone scan) the map sits on "
+        "the visible skeleton, knees ~2-3 % of stature low.",
+        "- Upper limbs are weak (arm joints are guessed when the arm touches the trunk, leaves the field or lies "
+        "on the abdomen); forearms on the abdomen are not found (Dice ≈ 0).",
+        "- Thoracic cage and spine are drawn as filled regions; the truth has gaps between ribs and vertebrae, "
+        "which caps their Dice near 0.8.",
+        "- Lesion centres: most misses are proximal-humerus and forearm lesions falling just outside the mapped "
+        "limb bones.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def nm1_figure(out: Path) -> float:
+    """Map the real NM1 bone scan and save the overlay; returns the mapping time."""
+    import pydicom
+
+    from mibgkit.anatomy import map_segments
+    from mibgkit.anatomy.figures import overlay_png
+    from mibgkit.io.model import PlanarView, StoredFrame, Study, StudyInfo
+
+    f = REPO / "tests" / "data" / "nm_dicom" / "nema_wg04_nm1" / "NM1_RLE"
+    ds = pydicom.dcmread(f)
+    img = ds.pixel_array.astype(np.float32)
+    sp = tuple(float(x) for x in ds.PixelSpacing)
+    view = PlanarView(img, "ANT", "assumed", "whole_body", sp, StoredFrame(str(f), ds.SOPInstanceUID, 1, img.shape))  # type: ignore[arg-type]
+    study = Study(StudyInfo(ds.StudyInstanceUID), views=[view])
+    t0 = time.process_time()
+    maps = map_segments(study, age_years=40.0)
+    dt = time.process_time() - t0
+    overlay_png(img, maps.views[0], out, title="NM1 (adult anterior bone scan)")
+    return dt
+
+
+def phantom_figure(seed: int, cache: Path, out_dir: Path) -> None:
+    """Overlay of one benchmark phantom (ANT and POST) next to its truth."""
+    from mibgkit.anatomy import map_segments
+    from mibgkit.anatomy.figures import overlay_png
+    from mibgkit.io.model import Study, StudyInfo
+
+    c = load_case(seed, cache)
+    ant, post = _planar_views(c)
+    maps = map_segments(Study(StudyInfo(f"phantom-{seed}", patient_age_years=c["meta"]["age"]), views=[ant, post]))
+    meta = c["meta"]
+    for i, view in enumerate((ant, post)):
+        overlay_png(view.image, maps.views[i], out_dir / f"segments_phantom_{view.view}.png",
+                    title=f"phantom seed {seed}: {meta['age']} y, arms {meta['arms']}, {meta['pattern']} disease")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-atlas", action="store_true")
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--first-seed", type=int, default=1000)
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/mibgkit_bench_segments"))
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "segments.md")
+    ap.add_argument("--only-cached", action="store_true", help="skip seeds not already in the cache")
+    args = ap.parse_args(argv)
+    if args.build_atlas:
+        build_atlas(list(range(0, 50)), args.cache)
+        return 0
+    seeds = list(range(args.first_seed, args.first_seed + args.n))
+    if args.only_cached:
+        seeds = [s for s in seeds if (args.cache / f"case_{s}.npz").exists()]
+    res = benchmark(seeds, args.cache)
+    nm1 = nm1_figure(REPO / "docs" / "figures" / "segments_nm1.png")
+    phantom_figure(seeds[0], args.cache, REPO / "docs" / "figures")
+    text = report(res, seeds, nm1)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

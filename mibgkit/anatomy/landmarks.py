@@ -1,0 +1,659 @@
+"""Landmarks on a planar view: body outline, width profile, limbs and organs.
+
+mIBG shows no normal bone, so the skeleton is placed from what is visible: the body
+outline (soft-tissue background and scatter), the gaps that separate arms and legs
+from the trunk, and the physiological organs. Everything here works in the
+normalized frame (rows head->feet, columns patient right->left).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from mibgkit.anatomy.atlas import Proportions
+from mibgkit.anatomy.model import Landmark
+
+__all__ = ["BodyOutline", "LimbFit", "BodyFit", "body_outline", "fit_body"]
+
+Point = tuple[float, float]
+
+
+@dataclass
+class BodyOutline:
+    """The body as seen on one image.
+
+    Parameters
+    ----------
+    mask : ndarray of shape (rows, cols), bool
+        Largest connected body component, holes filled.
+    core : ndarray of shape (rows, cols), bool
+        ``mask`` minus the count valleys that separate limbs from the trunk.
+    smoothed : ndarray of shape (rows, cols), float
+        Counts smoothed with a Gaussian of about 6 mm.
+    threshold : float
+        Count threshold of ``mask`` on ``smoothed``.
+    """
+
+    mask: np.ndarray
+    core: np.ndarray
+    smoothed: np.ndarray
+    threshold: float
+
+
+@dataclass
+class LimbFit:
+    """Joint positions of one limb, proximal to distal, in (row, col).
+
+    ``joints`` holds (proximal joint, middle joint, distal joint, tip): shoulder, elbow,
+    wrist, fingertips for an arm; hip, knee, ankle, toes/sole for a leg.
+    """
+
+    side: str
+    joints: list[Point]
+    confidence: float
+
+
+@dataclass
+class BodyFit:
+    """Everything the atlas warp needs from one image (or the ANT/POST pair).
+
+    Vertical landmarks (``rows``) are always all present: those not found on the image
+    are extrapolated from the found ones with the age proportions, and their
+    confidence is 0.
+    """
+
+    shape: tuple[int, int]
+    spacing_mm: tuple[float, float]
+    props: Proportions
+    rows: dict[str, float]
+    stature_px: float
+    midline: tuple[float, float]  # col = a + b * row over head and trunk
+    half_width: dict[str, float]  # head, shoulder, hip (px)
+    head_axis: tuple[float, float]  # col = a + b * row over the head
+    arms: dict[str, LimbFit]
+    legs: dict[str, LimbFit]
+    landmarks: list[Landmark] = field(default_factory=list)
+    outline: BodyOutline | None = None
+    cut: dict[str, bool] = field(default_factory=dict)
+
+    def mid_col(self, row: float) -> float:
+        """Trunk midline column at a row."""
+        a, b = self.midline
+        return a + b * row
+
+
+# --------------------------------------------------------------------------- outline
+
+
+def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm: float = 6.0) -> BodyOutline:
+    """Threshold smoothed counts to find the body and the gaps around the limbs.
+
+    Parameters
+    ----------
+    image : ndarray of shape (rows, cols)
+        Counts (any numeric dtype).
+    spacing_mm : tuple of float
+        (row, col) pixel spacing.
+    sigma_mm : float
+        Gaussian smoothing before thresholding.
+
+    Returns
+    -------
+    BodyOutline
+        Empty masks when no body-like component exists.
+    """
+    img = np.nan_to_num(np.asarray(image, dtype=np.float64))
+    img = np.clip(img, 0.0, None)
+    sig = (sigma_mm / spacing_mm[0], sigma_mm / spacing_mm[1])
+    s = ndi.gaussian_filter(img, sig)
+    vals = s[s > 1e-4 * max(float(s.max()), 1e-12)]
+    if vals.size < 50 or float(s.max()) <= 0:
+        empty = np.zeros(img.shape, bool)
+        return BodyOutline(empty, empty, s, float("inf"))
+    # one photon spread by the smoothing kernel, in smoothed counts per pixel
+    photon = 1.0 / (2.0 * np.pi * sig[0] * sig[1])
+    # air statistics from the scanned field only: some systems store zeros outside it
+    nz = img != 0
+    rows_in = np.flatnonzero(nz.mean(axis=1) > 0.02)
+    cols_in = np.flatnonzero(nz.mean(axis=0) > 0.02)
+    if rows_in.size > 10 and cols_in.size > 10:
+        field = s[rows_in[0] : rows_in[-1] + 1, cols_in[0] : cols_in[-1] + 1]
+    else:
+        field = s
+    thr = _outline_threshold(field, photon)
+    mask = s > thr
+    lab, n = ndi.label(mask)
+    if n == 0:
+        return BodyOutline(mask, mask, s, thr)
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    keep = sizes >= 0.05 * sizes.max()
+    mask = keep[lab]
+    mask = ndi.binary_fill_holes(mask)
+    level = float(np.median(s[mask])) if mask.any() else 0.0
+    core = mask & ~_valleys(img, spacing_mm, level)
+    return BodyOutline(mask, core, s, thr)
+
+
+def _outline_threshold(s: np.ndarray, photon: float) -> float:
+    """Count threshold between air (noise, scatter) and the soft-tissue background.
+
+    The soft tissue of a 24-h mIBG scan has few counts - arms and legs can be 1/40 of
+    the trunk - so the threshold is set from the air, not from the body: the air level
+    and its noise from the lowest 30 % of the scanned field (air always covers that much
+    of a whole-body field), threshold 6 noise widths (and at least three photons' worth of
+    smoothed counts) above it, and at least 2 % of the way to the median body level.
+    """
+    flat = s.ravel()
+    cut = float(np.percentile(flat, 30.0))
+    low = flat[flat <= cut]
+    air = float(np.median(low))
+    sig = 1.4826 * float(np.median(np.abs(low - air)))
+    thr0 = air + max(6.0 * sig, 3.0 * photon)
+    above = flat[flat > thr0]
+    body = float(np.median(above)) if above.size else thr0
+    return max(thr0, air + 0.02 * (body - air))
+
+
+def _valleys(img: np.ndarray, spacing_mm: tuple[float, float], level: float) -> np.ndarray:
+    """Column-wise count valleys (gap between arm and trunk, between the legs).
+
+    A black top-hat along rows with a ~5 cm line: a pixel is a valley when its counts
+    fall well below the nearer of the two peaks beside it. Scale free, so thin arms
+    with few counts are kept while the gap next to them is found; only pixels below
+    half the median body ``level`` count, so soft tissue between two hot organs of the
+    trunk is not a gap.
+    """
+    s = ndi.gaussian_filter(img, (8.0 / spacing_mm[0], 3.0 / spacing_mm[1]))
+    width = max(3, int(round(50.0 / spacing_mm[1])) | 1)
+    closed = ndi.grey_closing(s, size=(1, width))
+    return ((closed - s) > 0.45 * closed) & (s < 0.5 * level)
+
+
+def _runs(row: np.ndarray) -> np.ndarray:
+    """Start/end (exclusive) of True runs in a 1-D boolean array, shape (n, 2)."""
+    d = np.diff(np.concatenate(([0], row.astype(np.int8), [0])))
+    return np.stack([np.flatnonzero(d == 1), np.flatnonzero(d == -1)], axis=1)
+
+
+# --------------------------------------------------------------------------- fit
+
+
+def fit_body(
+    image: np.ndarray,
+    spacing_mm: tuple[float, float],
+    props: Proportions,
+    outline: BodyOutline | None = None,
+) -> BodyFit | None:
+    """Find landmarks on one image (or the geometric mean of an ANT/POST pair).
+
+    Parameters
+    ----------
+    image : ndarray of shape (rows, cols)
+        Counts in the normalized frame.
+    spacing_mm : tuple of float
+        (row, col) spacing.
+    props : Proportions
+        Age proportions (:func:`mibgkit.anatomy.atlas.proportions`).
+    outline : BodyOutline, optional
+        A precomputed outline of ``image``.
+
+    Returns
+    -------
+    BodyFit or None
+        None when no body is found.
+    """
+    ol = outline if outline is not None else body_outline(image, spacing_mm)
+    mask, core = ol.mask, ol.core
+    nrow, ncol = mask.shape
+    body_rows = np.flatnonzero(mask.any(axis=1))
+    if body_rows.size < 5:
+        return None
+    r_top, r_bot = int(body_rows[0]), int(body_rows[-1])
+    cut = {
+        "top": r_top <= 1 and int(mask[r_top].sum()) * spacing_mm[1] > 25.0,
+        "bottom": r_bot >= nrow - 2 and int(mask[r_bot].sum()) * spacing_mm[1] > 25.0,
+    }
+    stature_age = props.stature_cm * 10.0 / spacing_mm[0]
+    if not cut["top"] and not cut["bottom"]:
+        stature = float(r_bot - r_top + 1)
+    else:
+        stature = stature_age
+    widths = mask.sum(axis=1).astype(float)
+    cols = np.arange(ncol, dtype=float)
+    cen = np.where(widths > 0, (mask * cols).sum(axis=1) / np.maximum(widths, 1), np.nan)
+    lo, hi = r_top + int(0.15 * (r_bot - r_top)), r_top + int(0.6 * (r_bot - r_top)) + 1
+    mid0 = float(np.nanmedian(cen[lo:hi])) if np.isfinite(cen[lo:hi]).any() else ncol / 2.0
+
+    # central run (head, neck, trunk) per row: the run of the core mask over the midline
+    tol = max(2.0, 0.012 * stature)
+    cw = np.zeros(nrow)
+    cc = np.full(nrow, np.nan)
+    cs = np.full((nrow, 2), -1, dtype=int)
+    for r in range(r_top, r_bot + 1):
+        runs = _runs(core[r]) if core[r].any() else _runs(mask[r])
+        if runs.size == 0:
+            continue
+        dist = np.maximum(np.maximum(runs[:, 0] - mid0, mid0 - (runs[:, 1] - 1)), 0)
+        k = int(np.argmin(dist))
+        if dist[k] > tol:
+            continue
+        cs[r] = runs[k]
+        cw[r] = runs[k, 1] - runs[k, 0]
+        cc[r] = 0.5 * (runs[k, 0] + runs[k, 1] - 1)
+    # the head is the top of the central run (raised hands are lateral runs above it)
+    has = ndi.binary_closing(cw > 0, structure=np.ones(max(3, int(0.01 * stature))))
+    blocks = _runs(has)
+    if blocks.size:
+        k = int(np.argmax(blocks[:, 1] - blocks[:, 0]))
+        head_row = int(blocks[k, 0])
+        if head_row > r_top + 0.02 * stature:
+            r_top = head_row
+            cut["top"] = False
+            if not cut["bottom"]:
+                stature = float(r_bot - r_top + 1)
+    rows: dict[str, float] = {}
+    conf: dict[str, float] = {}
+    H = stature
+
+    def expected(name: str) -> float:
+        frac = {"head_top": 0.0, "chin": props.head, "shoulder": props.shoulder, "crotch": props.crotch,
+                "hip": props.hip, "knee": props.knee, "ankle": props.ankle, "sole": 1.0}[name]
+        return _extrap(rows, conf, frac, props, H, r_top if not cut["top"] else None, r_bot if not cut["bottom"] else None)[0]
+
+    if not cut["top"]:
+        rows["head_top"], conf["head_top"] = float(r_top), 1.0
+    if not cut["bottom"]:
+        rows["sole"], conf["sole"] = float(r_bot), 1.0
+
+    # neck: narrowest central run below the head
+    cwin_lo = int(round(r_top + 0.55 * props.head * H)) if not cut["top"] else 0
+    cwin_hi = int(round(r_top + (props.shoulder + 0.02) * H)) if not cut["top"] else 0
+    neck_row = None
+    if not cut["top"] and cwin_hi > cwin_lo + 2:
+        seg = ndi.uniform_filter1d(cw[cwin_lo:cwin_hi], 3)
+        seg = np.where(seg > 0, seg, np.inf)
+        if np.isfinite(seg).any():
+            neck_row = cwin_lo + int(np.argmin(seg))
+            neck_w = float(seg.min())
+            head_w = float(np.max(cw[r_top:neck_row + 1])) if neck_row > r_top else 0.0
+            if head_w > 1.25 * neck_w:
+                rows["neck"], conf["neck"] = float(neck_row), 1.0
+                rows["chin"], conf["chin"] = float(neck_row - 0.4 * props.neck * H), 0.8
+                # shoulders: where the width has climbed most of the way to the trunk width
+                s_hi = min(r_bot, neck_row + int(0.16 * H))
+                wseg = ndi.uniform_filter1d(cw[neck_row:s_hi], 3)
+                if wseg.size > 3:
+                    wmax = float(np.percentile(wseg, 90))
+                    target = neck_w + 0.8 * (wmax - neck_w)
+                    above = np.flatnonzero(wseg >= target)
+                    if above.size:
+                        rows["shoulder"] = float(neck_row + above[0])
+                        conf["shoulder"] = 0.9
+    # crotch: the midline falls into the valley between the legs down to the feet
+    c_lo = int(round(rows.get("shoulder", expected("shoulder")) + 0.18 * H))
+    gap = np.zeros(nrow, bool)
+    for r in range(max(c_lo, r_top), r_bot + 1):
+        m = int(round(cc[r])) if np.isfinite(cc[r]) and cw[r] > 0 else int(round(mid0))
+        if not mask[r].any():
+            continue
+        left_any = mask[r, : int(mid0)].any()
+        right_any = mask[r, int(mid0) + 1 :].any()
+        inside = 0 <= m < ncol and core[r, int(round(mid0))]
+        gap[r] = (not inside) and left_any and right_any
+    gap = ndi.binary_closing(gap, structure=np.ones(max(3, int(0.03 * H))))
+    gap_runs = _runs(gap)
+    if gap_runs.size:
+        length = gap_runs[:, 1] - gap_runs[:, 0]
+        k = int(np.argmax(length))
+        if length[k] > 0.12 * H:
+            rows["crotch"], conf["crotch"] = float(gap_runs[k, 0]), 0.9
+
+    # With the whole body in view the age proportions place the levels more reliably
+    # than any single width feature (they vary little once stature is measured); a
+    # detected level that agrees with its prior is blended in, one that does not is
+    # dropped. Partial views keep what was detected and extrapolate the rest.
+    cal = _calibration()
+    prior_f = {"chin": props.head, "shoulder": props.shoulder, "crotch": props.crotch, "hip": props.hip,
+               "knee": props.knee, "ankle": props.ankle}
+    whole = not cut["top"] and not cut["bottom"]
+    for name, f in prior_f.items():
+        f = f + cal.get(name, 0.0)
+        if whole:
+            prior = rows["head_top"] + f * H
+            det = rows.get(name)
+            if det is not None and abs(det - prior) < 0.025 * H:
+                rows[name] = 0.7 * prior + 0.3 * det
+                conf[name] = max(conf.get(name, 0.0), 0.9)
+            else:
+                rows[name] = prior
+                conf[name] = 0.7 if det is None else 0.4
+    for name in ("head_top", "chin", "shoulder", "crotch", "sole"):
+        if name not in rows:
+            rows[name], conf[name] = expected(name), 0.0
+    if not whole:
+        seg_len = (rows["sole"] - rows["crotch"]) / (1.0 - props.crotch)
+        for name in ("hip", "knee", "ankle"):
+            rows[name] = rows["crotch"] + (prior_f[name] + cal.get(name, 0.0) - props.crotch) * seg_len
+            conf[name] = 0.3
+    rows.setdefault("neck", rows["chin"] + 0.4 * props.neck * H)
+    conf.setdefault("neck", 0.0)
+
+    # midline: through the neck and the crotch, the two places arms cannot disturb
+    hr = np.arange(int(rows["head_top"]), int(rows["chin"]))
+    hr = hr[(hr >= 0) & (hr < nrow)]
+    tr = np.arange(int(rows["shoulder"]), int(rows["crotch"]))
+    tr = tr[(tr >= 0) & (tr < nrow)]
+    trunk_mid = float(np.nanmedian(cc[tr])) if tr.size and np.isfinite(cc[tr]).any() else mid0
+    nr = np.arange(int(rows["chin"]), int(rows["shoulder"]))
+    nr = nr[(nr >= 0) & (nr < nrow)]
+    neck_c = float(np.nanmedian(cc[nr])) if conf.get("neck", 0) > 0 and nr.size and np.isfinite(cc[nr]).any() else None
+    crotch_c = _gap_centre(core, mask, rows["crotch"], 0.03 * H, trunk_mid) if conf.get("crotch", 0) > 0 else None
+    if neck_c is not None and crotch_c is not None:
+        r_n = 0.5 * (rows["chin"] + rows["shoulder"])
+        b = (crotch_c - neck_c) / max(rows["crotch"] - r_n, 1.0)
+        midline = (neck_c - b * r_n, b) if abs(b) < 0.12 else (trunk_mid, 0.0)
+    elif crotch_c is not None or neck_c is not None:
+        midline = (crotch_c if crotch_c is not None else neck_c, 0.0)  # type: ignore[assignment]
+    else:
+        midline = (trunk_mid, 0.0)
+    head_axis = _robust_line(hr, cc[hr] if hr.size else np.array([]), default=(midline[0] + midline[1] * rows["chin"], 0.0))
+
+    half = {
+        "head": _half_width(cw, rows["head_top"] + 0.3 * (rows["chin"] - rows["head_top"]), rows["chin"], props.head_width * H / 2, 0.9),
+        "shoulder": _half_width(cw, rows["shoulder"], rows["shoulder"] + 0.05 * H, props.shoulder_width * H / 2, 0.8),
+        "hip": _half_width(cw, rows["crotch"] - 0.06 * H, rows["crotch"] - 0.01 * H, props.hip_width * H / 2, 0.8),
+    }
+    fit = BodyFit(
+        shape=(nrow, ncol), spacing_mm=spacing_mm, props=props, rows=rows, stature_px=H,
+        midline=midline, half_width=half, head_axis=head_axis, arms={}, legs={}, outline=ol, cut=cut,
+    )
+    fit.legs, leg_mask = _fit_legs(fit, core)
+    fit.arms = _fit_arms(fit, core, cs, leg_mask)
+    fit.landmarks = _landmark_list(fit, conf)
+    return fit
+
+
+def _calibration() -> dict[str, float]:
+    """Offsets (fractions of stature) between the proportion levels and the image levels."""
+    from mibgkit.anatomy.atlas import atlas_data
+
+    return {k: float(v) for k, v in atlas_data().get("level_offsets", {}).items() if not k.startswith("_")}
+
+
+def _extrap(
+    rows: dict[str, float], conf: dict[str, float], frac: float, props: Proportions, H: float,
+    top: int | None, bot: int | None,
+) -> tuple[float, float]:
+    """Row of a stature fraction from the landmarks found so far (or the body ends)."""
+    known = {"head_top": 0.0, "chin": props.head, "shoulder": props.shoulder, "crotch": props.crotch, "sole": 1.0}
+    pts = [(known[k], v) for k, v in rows.items() if k in known and conf.get(k, 0) > 0]
+    if top is not None:
+        pts.append((0.0, float(top)))
+    if bot is not None:
+        pts.append((1.0, float(bot)))
+    if not pts:
+        return frac * H, 0.0
+    pts.sort()
+    f = np.array([p[0] for p in pts])
+    r = np.array([p[1] for p in pts])
+    if f.size == 1 or f.max() - f.min() < 1e-6:
+        return float(r[0] + (frac - f[0]) * H), 0.0
+    if frac <= f[0]:
+        return float(r[0] + (frac - f[0]) * H), 0.0
+    if frac >= f[-1]:
+        return float(r[-1] + (frac - f[-1]) * H), 0.0
+    return float(np.interp(frac, f, r)), 0.0
+
+
+def _gap_centre(core: np.ndarray, mask: np.ndarray, row: float, depth: float, guess: float) -> float | None:
+    """Column of the gap between the legs just below the crotch."""
+    cols: list[float] = []
+    for r in range(int(round(row)) + 1, min(int(round(row + depth)) + 2, core.shape[0])):
+        runs = _runs(core[r])
+        if runs.shape[0] < 2:
+            continue
+        ends, starts = runs[:-1, 1], runs[1:, 0]
+        gaps = 0.5 * (ends + starts - 1)
+        k = int(np.argmin(np.abs(gaps - guess)))
+        cols.append(float(gaps[k]))
+    return float(np.median(cols)) if cols else None
+
+
+def _robust_line(rows: np.ndarray, cols: np.ndarray, default: tuple[float, float]) -> tuple[float, float]:
+    """col = a + b * row fitted with two passes of outlier rejection."""
+    ok = np.isfinite(cols)
+    r, c = rows[ok].astype(float), cols[ok].astype(float)
+    if r.size < 5:
+        return default
+    for _ in range(2):
+        b, a = np.polyfit(r, c, 1)
+        res = c - (a + b * r)
+        tol = max(2.0, 2.5 * float(np.median(np.abs(res))))
+        keep = np.abs(res) <= tol
+        if keep.sum() < 5:
+            break
+        r, c = r[keep], c[keep]
+    b, a = np.polyfit(r, c, 1)
+    if abs(b) > 0.3:
+        return default
+    return float(a), float(b)
+
+
+def _half_width(cw: np.ndarray, r0: float, r1: float, prior: float, q: float) -> float:
+    """Robust half width of the central run between two rows, bounded by the prior."""
+    lo, hi = int(round(min(r0, r1))), int(round(max(r0, r1))) + 1
+    lo, hi = max(lo, 0), min(hi, cw.size)
+    seg = cw[lo:hi]
+    seg = seg[seg > 0]
+    if seg.size == 0:
+        return prior
+    val = 0.5 * float(np.quantile(seg, q))
+    return float(np.clip(val, 0.6 * prior, 1.6 * prior))
+
+
+# --------------------------------------------------------------------------- limbs
+
+
+def _fit_legs(fit: BodyFit, core: np.ndarray) -> tuple[dict[str, LimbFit], np.ndarray]:
+    """Leg axes from the runs either side of the midline below the crotch (and their pixels)."""
+    nrow, ncol = core.shape
+    H = fit.stature_px
+    rows = fit.rows
+    mid = fit.mid_col(rows["crotch"])
+    r0 = int(round(rows["crotch"] + 0.02 * H))
+    r1 = int(round(min(rows["ankle"], nrow - 1)))
+    cen: dict[str, list[tuple[int, float]]] = {"right": [], "left": []}
+    leg_mask = np.zeros(core.shape, bool)
+    for r in range(max(int(rows["crotch"]), 0), nrow):
+        runs = _runs(core[r])
+        if runs.size == 0:
+            continue
+        centres = 0.5 * (runs[:, 0] + runs[:, 1] - 1)
+        wid = runs[:, 1] - runs[:, 0]
+        okw = wid >= 2
+        right = np.flatnonzero((centres < mid) & okw)
+        left = np.flatnonzero((centres > mid) & okw)
+        for side, cand, pick in (("right", right, np.argmax), ("left", left, np.argmin)):
+            if cand.size:
+                k = cand[pick(centres[cand])]
+                leg_mask[r, runs[k, 0] : runs[k, 1]] = True
+                if r0 <= r <= r1:
+                    cen[side].append((r, float(centres[k])))
+    legs: dict[str, LimbFit] = {}
+    hip_u = 0.52 * fit.half_width["hip"]
+    for side, sign in (("right", -1.0), ("left", 1.0)):
+        pts = np.array(cen[side], dtype=float).reshape(-1, 2)
+        hip = (rows["hip"], fit.mid_col(rows["hip"]) + sign * hip_u)
+        default_knee = hip[1] + sign * 0.005 * H
+        thigh = pts[(pts[:, 0] <= rows["knee"])] if pts.size else pts
+        shank = pts[(pts[:, 0] >= rows["knee"])] if pts.size else pts
+        a_t = _robust_line(thigh[:, 0], thigh[:, 1], default=(default_knee, 0.0)) if thigh.size else (default_knee, 0.0)
+        a_s = _robust_line(shank[:, 0], shank[:, 1], default=a_t) if shank.size else a_t
+        knee_c = 0.5 * ((a_t[0] + a_t[1] * rows["knee"]) + (a_s[0] + a_s[1] * rows["knee"]))
+        ankle_c = a_s[0] + a_s[1] * rows["ankle"]
+        conf = min(1.0, pts.shape[0] / max(1.0, 0.5 * (rows["ankle"] - rows["crotch"])))
+        legs[side] = LimbFit(side, [hip, (rows["knee"], knee_c), (rows["ankle"], ankle_c), (rows["sole"], ankle_c)], conf)
+    return legs, leg_mask
+
+
+def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.ndarray) -> dict[str, LimbFit]:
+    """Arm joints: from the arm component next to each shoulder, else along the body edge."""
+    nrow, ncol = core.shape
+    H = fit.stature_px
+    rows = fit.rows
+    props = fit.props
+    arm_px = core & ~leg_mask
+    for r in range(nrow):
+        if central[r, 0] >= 0 and r < rows["crotch"]:
+            arm_px[r, central[r, 0] : central[r, 1]] = False
+    # arms lie lateral to the trunk axis (hands on the abdomen are not separable anyway)
+    cols = np.arange(ncol)[None, :]
+    mids = np.array([fit.mid_col(r) for r in range(nrow)])[:, None]
+    arm_px &= np.abs(cols - mids) > 0.45 * fit.half_width["hip"]
+    lab, n = ndi.label(arm_px)
+    arms: dict[str, LimbFit] = {}
+    hum, rad, hand = props.humerus * H, props.radius * H, 0.105 * H
+    reach = 1.15 * (hum + rad + hand)
+    mask = fit.outline.mask if fit.outline is not None else core
+    for side, sign in (("right", -1.0), ("left", 1.0)):
+        sh_r = rows["shoulder"] + 0.012 * H
+        sh_c = fit.mid_col(sh_r) + sign * (fit.half_width["shoulder"] - _SHOULDER_INSET * H)
+        shoulder = (sh_r, sh_c)
+        pix = _arm_component(lab, n, shoulder, sign, fit, reach)
+        conf = 0.3
+        if pix.shape[0] >= 0.0015 * H * H:
+            d = np.hypot(pix[:, 0] - sh_r, pix[:, 1] - sh_c)
+            far = pix[d >= np.quantile(d, 0.995)]
+            tip = (float(far[:, 0].mean()), float(far[:, 1].mean()))
+            elbow = _along(pix, shoulder, hum, tip)
+            at_border = bool(np.any((pix[:, 1] <= 1) | (pix[:, 1] >= ncol - 2) | (pix[:, 0] <= 1) | (pix[:, 0] >= nrow - 2)))
+            if at_border and float(d.max()) < hum + 0.45 * rad:
+                # the arm leaves the field of view: carry on straight
+                wrist = _extend(shoulder, elbow, rad)
+                tip = _extend(elbow, wrist, hand)
+                conf = 0.5
+            elif float(d.max()) < hum + 0.45 * rad:
+                # forearm not seen beside the trunk: hands on the abdomen (infants often)
+                tgt = np.array([elbow[0] + 0.3 * rad, fit.mid_col(elbow[0]) + sign * 0.35 * fit.half_width["hip"]])
+                v = tgt - np.asarray(elbow)
+                v /= max(float(np.linalg.norm(v)), 1e-6)
+                wrist = (elbow[0] + rad * v[0], elbow[1] + rad * v[1])
+                hv = v + np.array([0.4, 0.0])
+                hv /= float(np.linalg.norm(hv))
+                tip = (wrist[0] + hand * hv[0], wrist[1] + hand * hv[1])
+                conf = 0.5
+            else:
+                # the forearm continues away from the shoulder, within 60 degrees of the humerus
+                up = np.asarray(elbow) - np.asarray(shoulder)
+                vec = pix - np.asarray(elbow)[None, :]
+                cosang = (vec @ up) / np.maximum(np.linalg.norm(vec, axis=1) * max(float(np.linalg.norm(up)), 1e-6), 1e-6)
+                fore = pix[cosang > 0.5]
+                if fore.shape[0] >= 3:
+                    df = np.hypot(fore[:, 0] - sh_r, fore[:, 1] - sh_c)
+                    far = fore[df >= np.quantile(df, 0.99)]
+                    tip = (float(far[:, 0].mean()), float(far[:, 1].mean()))
+                    wrist = _along(fore, elbow, rad, tip)
+                else:
+                    wrist = _extend(shoulder, elbow, rad)
+                    tip = _extend(elbow, wrist, hand)
+                conf = 0.8
+        else:
+            # not separated from the trunk: the arm hangs along the edge of the outline
+            elbow = _at_edge(mask, sh_r + 0.99 * hum, sign, sh_c, H)
+            wrist = _at_edge(mask, elbow[0] + 0.99 * rad, sign, sh_c, H)
+            tip = _extend(elbow, wrist, hand)
+        arms[side] = LimbFit(side, [shoulder, elbow, wrist, tip], conf)
+    return arms
+
+
+#: Shoulder joint inside the outline half-width, and arm axis inside the body edge
+#: (fractions of stature; the deltoid and arm soft tissue lie outside the bone).
+_SHOULDER_INSET = 0.018
+_ARM_EDGE_INSET = 0.022
+
+
+def _at_edge(mask: np.ndarray, r: float, sign: float, default: float, H: float) -> Point:
+    """Arm axis point at row ``r``: just inside the body edge on this side."""
+    ri = int(np.clip(round(r), 0, mask.shape[0] - 1))
+    run = np.flatnonzero(mask[ri])
+    if run.size == 0:
+        return (r, default)
+    edge = float(run.max() if sign > 0 else run.min())
+    return (r, edge - sign * _ARM_EDGE_INSET * H)
+
+
+def _arm_component(lab: np.ndarray, n: int, shoulder: Point, sign: float, fit: BodyFit, reach: float) -> np.ndarray:
+    """Pixels (row, col) of the arm components that start next to this shoulder."""
+    if n == 0:
+        return np.zeros((0, 2))
+    H = fit.stature_px
+    sl = ndi.find_objects(lab)
+    keep = []
+    for i, box in enumerate(sl, start=1):
+        if box is None:
+            continue
+        sub = lab[box] == i
+        rr, cc = np.nonzero(sub)
+        rr = rr + box[0].start
+        cc = cc + box[1].start
+        if rr.size < 0.0015 * H * H:
+            continue
+        if np.sign(cc.mean() - fit.mid_col(float(rr.mean()))) != sign:
+            continue
+        dmin = float(np.min(np.hypot(rr - shoulder[0], cc - shoulder[1])))
+        if dmin > 0.09 * H:
+            continue
+        keep.append(np.stack([rr, cc], axis=1))
+    if not keep:
+        return np.zeros((0, 2))
+    pix = np.concatenate(keep).astype(float)
+    return pix[np.hypot(pix[:, 0] - shoulder[0], pix[:, 1] - shoulder[1]) < reach]
+
+
+def _extend(a: Point, b: Point, length: float) -> Point:
+    """The point ``length`` beyond ``b`` on the line from ``a`` through ``b``."""
+    v = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    v /= max(float(np.linalg.norm(v)), 1e-6)
+    return (float(b[0] + length * v[0]), float(b[1] + length * v[1]))
+
+
+def _along(
+    pix: np.ndarray, start: Point, length: float, toward: Point,
+    origin: Point | None = None, min_from_origin: float = 0.0,
+) -> Point:
+    """The centre of the arm pixels at ``length`` from ``start`` (heading to ``toward``)."""
+    d = np.hypot(pix[:, 0] - start[0], pix[:, 1] - start[1])
+    band = np.abs(d - length) < max(2.0, 0.06 * length)
+    if origin is not None:
+        d0 = np.hypot(pix[:, 0] - origin[0], pix[:, 1] - origin[1])
+        band &= d0 > min_from_origin
+    if band.sum() >= 3:
+        return (float(pix[band, 0].mean()), float(pix[band, 1].mean()))
+    v = np.array([toward[0] - start[0], toward[1] - start[1]])
+    nv = float(np.linalg.norm(v))
+    if nv < 1e-6:
+        return start
+    step = min(length, nv) / nv
+    return (start[0] + v[0] * step, start[1] + v[1] * step)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _landmark_list(fit: BodyFit, conf: dict[str, float]) -> list[Landmark]:
+    """The landmarks as reported in a SegmentMap (normalized row, col)."""
+    out: list[Landmark] = []
+    for name in ("head_top", "chin", "neck", "shoulder", "crotch", "sole"):
+        r = fit.rows[name]
+        out.append(Landmark(name, r, fit.mid_col(r), float(conf.get(name, 0.0))))
+    for side, limb in fit.arms.items():
+        for jn, p in zip(("shoulder", "elbow", "wrist", "hand"), limb.joints):
+            out.append(Landmark(f"{side}_{jn}", p[0], p[1], limb.confidence))
+    for side, limb in fit.legs.items():
+        for jn, p in zip(("hip", "knee", "ankle", "foot"), limb.joints):
+            out.append(Landmark(f"{side}_{jn}", p[0], p[1], limb.confidence))
+    return out
