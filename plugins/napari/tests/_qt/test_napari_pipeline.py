@@ -1,0 +1,72 @@
+"""End to end: sample study -> reader -> background analysis -> keys -> saved reading."""
+
+from __future__ import annotations
+
+import json
+
+import pydicom
+from qtpy.QtCore import Qt, QTimer
+
+from napari_mibgkit._qt import SiopenReadingWidget
+from napari_mibgkit._qt._widget import HOTSPOT_LAYER
+
+
+def test_sample_study_read_end_to_end(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    widget = SiopenReadingWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    viewer.open_sample("napari-mibgkit", "oligo")
+    assert widget.study is not None  # picked up from the reader's layers
+    assert [layer.name for layer in viewer.layers] == ["ANT", "POST"]
+
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(widget.busy))
+    timer.start(20)
+    qtbot.mouseClick(widget.analyse_button, Qt.MouseButton.LeftButton)
+    assert widget.busy and not widget.analyse_button.isEnabled()
+    qtbot.waitUntil(lambda: widget.reading is not None and not widget.busy, timeout=180_000)
+    timer.stop()
+    assert sum(ticks) > 5  # the event loop kept turning while the worker ran
+    assert widget.progress.isHidden()
+
+    names = [layer.name for layer in viewer.layers]
+    assert {"segments ANT", "segments POST", HOTSPOT_LAYER} <= set(names)
+    reading = widget.reading
+    waiting = widget.session.proposals()
+    assert waiting and widget.session.current == waiting[0]
+    canvas = viewer.window._qt_viewer.canvas.native
+    qtbot.keyClick(canvas, Qt.Key.Key_K)
+    qtbot.keyClick(canvas, Qt.Key.Key_J, Qt.KeyboardModifier.ShiftModifier)
+    assert widget.session.proposals() == []
+    status = {h.id: h.status for h in reading.hotspots}
+    assert status[waiting[0]] == "confirmed"
+    assert all(status[h] == "rejected" for h in waiting[1:])
+
+    widget.reader_edit.setText("Pipeline^Test")
+    out = widget.save_reading(tmp_path / "reading.json")
+    saved = json.loads(out.read_text())
+    assert saved["reader"] == "Pipeline^Test"
+    assert saved["siopen_total"] == sum(s["siopen"] for s in saved["segments"].values())
+    assert saved["siopen_total"] == reading.siopen_total
+    assert f"SIOPEN {reading.siopen_total} / 72" in widget.totals_label.text()
+
+    png = widget.export_report(tmp_path / "report.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sr = pydicom.dcmread(widget.export_sr(tmp_path / "reading_sr.dcm"))
+    assert sr.Modality == "SR"
+
+
+def test_a_study_the_mapper_refuses_is_reported_not_raised(make_napari_viewer, qtbot, small_study):
+    viewer = make_napari_viewer()
+    study, _ = small_study
+    for view in study.views:
+        view.image[:] = 0.0  # nothing to map: no body in the field of view
+    widget = SiopenReadingWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.set_study(study)
+    widget.start_analysis()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
+    assert widget.reading is None
+    assert widget.status_label.text().startswith("analysis failed:")
+    assert widget.analyse_button.isEnabled()
