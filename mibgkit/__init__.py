@@ -2,7 +2,7 @@
 
 Data flow (DESIGN.md)::
 
-    DICOM -> mibgkit.load -> Study -> map_segments -> detect -> score -> Reading
+    DICOM -> mibgkit.load -> Study -> map_segments -> detect.detect -> score_study -> Reading
 
 Heavy modules are imported on first use, so ``import mibgkit`` stays fast and pulls in
 neither Qt nor napari.
@@ -19,7 +19,6 @@ _LAZY = {
     "load": "mibgkit.io",
     "Study": "mibgkit.io",
     "map_segments": "mibgkit.anatomy",
-    "detect": "mibgkit.detect",
     "score": "mibgkit.pipeline",
     "score_study": "mibgkit.pipeline",
     "Reading": "mibgkit.scoring",
@@ -29,9 +28,14 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
+_SUBPACKAGES = {"io", "anatomy", "detect", "scoring", "export", "convert", "cohort", "phantom", "segments"}
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"mibgkit.{name}")
     raise AttributeError(f"module 'mibgkit' has no attribute {name!r}")
 
 

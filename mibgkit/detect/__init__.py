@@ -1,1 +1,29 @@
-"""mibgkit.detect."""
+"""Hot-spot detection: focal lesions, diffuse involvement, physiological uptake, SPECT.
+
+``mibgkit.detect.detect(study, maps)`` proposes the findings of one study. The model
+(``Hotspot``, ``Location``) is light; the detector itself is imported on first use, so
+``mibgkit.scoring`` (which needs only the model) stays fast to import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from mibgkit.detect.model import Hotspot, Location
+
+_LAZY = {
+    "detect": "mibgkit.detect.detector",
+    "detect_study": "mibgkit.detect.detector",
+    "Detection": "mibgkit.detect.detector",
+    "DetectParams": "mibgkit.detect.params",
+    "DEFAULT_PARAMS": "mibgkit.detect.params",
+}
+
+__all__ = ["Hotspot", "Location", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mibgkit.detect' has no attribute {name!r}")

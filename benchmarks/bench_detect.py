@@ -1,0 +1,411 @@
+"""Hot-spot detection and scoring on phantom studies: FROC, grade agreement, timing.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_detect.py                 # 100 studies, seeds 10000+
+    .venv/bin/python benchmarks/bench_detect.py --tune --n 60   # tuning seeds 0-59 (< 500)
+
+Benchmark seeds (>= 10000) are never used for tuning (seeds < 500). Simulated studies are
+cached under /tmp so a rerun only repeats detection. Results are printed and written as
+markdown to docs/benchmarks/detect.md; the worst five studies to docs/figures/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mibgkit.anatomy.model import SegmentMap
+from mibgkit.detect.detector import Detection, detect_study
+from mibgkit.detect.evaluate import (
+    StudyMatch,
+    TruthSpot,
+    froc,
+    icc_2_1,
+    match_study,
+    sensitivity_at,
+    weighted_kappa,
+)
+from mibgkit.detect.params import DEFAULT_PARAMS, FEATURES, DetectParams
+from mibgkit.pipeline import run_study
+from mibgkit.scoring.reading import Reading
+from mibgkit.scoring.rules import siopen_grade
+from mibgkit.segments import SIOPEN_KEYS
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = Path("/tmp/mibgkit_bench_detect_cache")
+PATTERNS = ("none", "limited", "limited", "limited", "extensive", "diffuse", "limited", "extensive")
+ARMS = ("sides", "sides", "abducted", "raised", "on_abdomen")
+TOL_MM = 12.0
+
+
+def simulate_case(seed: int) -> Any:
+    """Simulated study of one seed (cached)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    f = CACHE / f"{seed}.pkl"
+    if f.exists():
+        return pickle.loads(f.read_bytes())
+    from mibgkit.phantom import make_patient, simulate
+
+    rng = np.random.default_rng(seed)
+    pattern = PATTERNS[seed % len(PATTERNS)]
+    age = float(rng.uniform(1.0, 14.0))
+    arms = "on_abdomen" if age < 2 else str(rng.choice(ARMS[:4]))
+    patient = make_patient(age_years=age, sex=str(rng.choice(["F", "M"])), seed=seed, pattern=pattern, arms=arms)
+    sim = simulate(patient, seed=seed, collimator="ME", spect=False)
+    f.write_bytes(pickle.dumps(sim))
+    return sim
+
+
+def truth_maps(sim: Any) -> dict[str, SegmentMap]:
+    """SegmentMaps built from the phantom's truth label maps."""
+    out = {}
+    for pv in sim.study.views:
+        if pv.view in sim.truth.labels:
+            out[pv.view] = SegmentMap(np.asarray(sim.truth.labels[pv.view], dtype=np.uint8), pv.view,
+                                      pv.pixel_spacing_mm)
+    return out
+
+
+def truth_spots(sim: Any, spacing: float) -> list[TruthSpot]:
+    """Phantom lesions as evaluation spots (focal and visible = countable)."""
+    return [
+        TruthSpot({v: (float(p[0]), float(p[1])) for v, p in les.positions.items()},
+                  les.radius_mm / spacing if les.kind == "focal" else 0.0,
+                  les.kind == "focal" and bool(les.visible), les.segment, les.kind)
+        for les in sim.truth.lesions
+    ]
+
+
+def visible_grades(sim: Any) -> dict[str, int]:
+    """SIOPEN grades from the visible lesions only (what any reader could see)."""
+    n = dict.fromkeys(SIOPEN_KEYS, 0)
+    frac = dict.fromkeys(SIOPEN_KEYS, 0.0)
+    for les in sim.truth.lesions:
+        if not les.visible:
+            continue
+        if les.kind == "focal":
+            n[les.segment] += 1
+        else:
+            frac[les.segment] = min(1.0, frac[les.segment] + les.diffuse_fraction)
+    return {k: siopen_grade(n[k], frac[k]) for k in SIOPEN_KEYS}
+
+
+def candidate_positions(det: Detection) -> list[dict[str, tuple[float, float]]]:
+    """Per-view normalized positions of every fused candidate."""
+    out = []
+    for f in det.candidates:
+        d = {}
+        for c in (f.ant or f.ant_at, f.post or f.post_at):
+            if c is not None:
+                d[c.view] = (c.row, c.col)
+        out.append(d)
+    return out
+
+
+def evaluate_case(sim: Any, det: Detection) -> tuple[StudyMatch, list[int]]:
+    """Match the candidates that would be bone proposals (label > 0) to the truth."""
+    spacing = float(sim.study.views[0].pixel_spacing_mm[0])
+    bone_idx = [i for i, f in enumerate(det.candidates) if f.label]
+    pos = candidate_positions(det)
+    diffuse_segs = {les.segment for les in sim.truth.lesions if les.kind == "diffuse"}
+    segs = [SIOPEN_KEYS[det.candidates[i].label - 1] for i in bone_idx]
+    m = match_study([pos[i] for i in bone_idx], [det.candidates[i].confidence for i in bone_idx],
+                    truth_spots(sim, spacing), TOL_MM / spacing, diffuse_segs, segs)
+    return m, bone_idx
+
+
+def organ_at_truth(sim: Any, view: str, row: float, col: float) -> str:
+    """Truth organ under a position (for failure analysis)."""
+    masks = sim.truth.organ_masks.get(view, {})
+    r, c = int(round(row)), int(round(col))
+    hits = [name for name, m in masks.items() if 0 <= r < m.shape[0] and 0 <= c < m.shape[1] and m[r, c]]
+    return "+".join(sorted(hits)) if hits else "none (noise/edge)"
+
+
+def tune(seeds: list[int], params: DetectParams) -> DetectParams:
+    """Fit the logistic confidence model and the operating point on tuning seeds."""
+    from sklearn.linear_model import LogisticRegression
+
+    xs, ys, n_studies = [], [], 0
+    for s in seeds:
+        sim = simulate_case(s)
+        det = detect_study(sim.study, truth_maps(sim), params)
+        n_studies += 1
+        spacing = float(sim.study.views[0].pixel_spacing_mm[0])
+        spots = truth_spots(sim, spacing)
+        pos = candidate_positions(det)
+        diffuse_segs = {les.segment for les in sim.truth.lesions if les.kind == "diffuse"}
+        for k, f in enumerate(det.candidates):
+            m = match_study([pos[k]], [1.0], spots, TOL_MM / spacing)
+            hit_focal = m.hit_conf.size > 0 and m.hit_conf.max() > 0
+            on_any = m.fp_conf.size == 0
+            if f.label and SIOPEN_KEYS[f.label - 1] in diffuse_segs and not hit_focal:
+                continue
+            if on_any and not hit_focal:
+                continue  # invisible lesion: neither
+            xs.append(det.features[k])
+            ys.append(1 if hit_focal and f.label else 0)
+    x, y = np.array(xs), np.array(ys)
+    np.savez(CACHE / "tune_features.npz", x=x, y=y, n_studies=n_studies)
+    lr = LogisticRegression(C=1.0, max_iter=5000).fit(x, y)
+    coef = tuple(round(float(v), 4) for v in lr.coef_[0])
+    p = params.with_(coef=coef, intercept=round(float(lr.intercept_[0]), 4))
+    print(f"tuning: {len(y)} candidates ({int(y.sum())} true) from {n_studies} studies")
+    print("coef = (" + ", ".join(f"{v}" for v in coef) + f"),  intercept = {p.intercept}")
+    for name, v in zip(FEATURES, coef):
+        print(f"  {name:16s} {v:+.3f}")
+    return p
+
+
+def run_benchmark(seeds: list[int], params: DetectParams, use_mapper: bool) -> dict[str, Any]:
+    """Detection + scoring on benchmark seeds; returns every figure."""
+    matches: list[StudyMatch] = []
+    rows: list[dict[str, Any]] = []
+    t_det, t_score, c_det, c_score = [], [], [], []
+    fp_organs: Counter[str] = Counter()
+    missed: list[dict[str, Any]] = []
+    for s in seeds:
+        sim = simulate_case(s)
+        maps = truth_maps(sim)
+        t0, c0 = time.perf_counter(), time.process_time()
+        det = detect_study(sim.study, maps, params)
+        t_det.append(time.perf_counter() - t0)
+        c_det.append(time.process_time() - c0)
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = run_study(sim.study, None if use_mapper else maps, params)
+        t_score.append(time.perf_counter() - t0)
+        c_score.append(time.process_time() - c0)
+        m, bone_idx = evaluate_case(sim, det)
+        matches.append(m)
+        rows.append({"seed": s, "sim": sim, "reading": res.reading, "det": det, "match": m, "bone_idx": bone_idx,
+                     "reading_truth_maps": Reading(hotspots=det.hotspots), "maps": res.maps})
+    thr, sens, fp = froc(matches)
+    s05, t05 = sensitivity_at(thr, sens, fp, 0.5)
+    s1, t1 = sensitivity_at(thr, sens, fp, 1.0)
+    op = params.min_confidence
+    sens_op = float(np.mean(np.concatenate([m.hit_conf for m in matches]) >= op))
+    fp_op = float(np.mean([(m.fp_conf >= op).sum() for m in matches]))
+    g_auto, g_true, g_vis, tot_auto, tot_true, g_tm, tot_tm = [], [], [], [], [], [], []
+    for r in rows:
+        sim, reading, det, m = r["sim"], r["reading"], r["det"], r["match"]
+        vis = visible_grades(sim)
+        for k in SIOPEN_KEYS:
+            g_auto.append(reading.segments[k].siopen)
+            g_true.append(int(sim.truth.siopen[k]))
+            g_vis.append(vis[k])
+        tot_auto.append(reading.siopen_total)
+        rt = r["reading_truth_maps"]
+        g_tm.extend(rt.segments[k].siopen for k in SIOPEN_KEYS)
+        tot_tm.append(rt.siopen_total)
+        tot_true.append(int(sim.truth.siopen_total))
+        r["abs_err"] = abs(reading.siopen_total - int(sim.truth.siopen_total))
+        # failure analysis at the operating point
+        for j in np.flatnonzero(m.fp_conf >= op):
+            f = det.candidates[r["bone_idx"][int(m.fp_index[j])]]
+            b = f.best
+            fp_organs[organ_at_truth(sim, b.view, b.row, b.col)] += 1
+        spots = [les for les in sim.truth.lesions if les.kind == "focal" and les.visible]
+        for les, h in zip(spots, m.hit_conf):
+            if h < op:
+                missed.append({"seed": r["seed"], "segment": les.segment, "site": les.site,
+                               "radius_mm": les.radius_mm, "contrast": les.contrast,
+                               "cnr": max(les.cnr.values()) if les.cnr else float("nan"),
+                               "organ": organ_at_truth(sim, "ANT", *les.positions.get("ANT", (0, 0)))})
+    ga, gt, gv, gm = np.array(g_auto), np.array(g_true), np.array(g_vis), np.array(g_tm)
+    tm = np.array(tot_tm)
+    ta, tt = np.array(tot_auto), np.array(tot_true)
+    n_vis = sum(len(m.hit_conf) for m in matches)
+    all_focal = [les for r in rows for les in r["sim"].truth.lesions if les.kind == "focal"]
+    cnrs = [max(les.cnr.values()) for les in all_focal if les.cnr]
+    return {
+        "n": len(seeds), "seeds": (min(seeds), max(seeds)), "n_visible": n_vis, "n_focal": len(all_focal),
+        "froc": (thr, sens, fp), "sens_05": s05, "thr_05": t05, "sens_1": s1, "thr_1": t1,
+        "sens_op": sens_op, "fp_op": fp_op,
+        "exact": float(np.mean(ga == gt)), "kappa": weighted_kappa(ga, gt),
+        "exact_vis": float(np.mean(ga == gv)), "kappa_vis": weighted_kappa(ga, gv),
+        "icc": icc_2_1(ta, tt), "le3_agree": float(np.mean((ta <= 3) == (tt <= 3))),
+        "mae_total": float(np.mean(np.abs(ta - tt))),
+        "tm_exact": float(np.mean(gm == gt)), "tm_kappa": weighted_kappa(gm, gt), "tm_icc": icc_2_1(tm, np.array(tot_true)),
+        "tm_le3": float(np.mean((tm <= 3) == (np.array(tot_true) <= 3))),
+        "c_det": (float(np.median(c_det)), float(np.max(c_det))),
+        "c_score": (float(np.median(c_score)), float(np.max(c_score))),
+        "t_det": (float(np.median(t_det)), float(np.max(t_det))),
+        "t_score": (float(np.median(t_score)), float(np.max(t_score))),
+        "fp_organs": fp_organs, "missed": missed, "rows": rows,
+        "confusion": _confusion(ga, gt), "cnr_min_visible": min(cnrs) if cnrs else float("nan"),
+        "use_mapper": use_mapper,
+    }
+
+
+def _confusion(a: np.ndarray, t: np.ndarray) -> np.ndarray:
+    c = np.zeros((7, 7), dtype=int)
+    np.add.at(c, (t, a), 1)
+    return c
+
+
+def write_figures(res: dict[str, Any], fig_dir: Path) -> list[Path]:
+    """FROC curve and the five worst studies' report figures (truth marked)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from mibgkit.report import render_report
+
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    thr, sens, fp = res["froc"]
+    fig = Figure(figsize=(5, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(111)
+    ax.plot(fp, 100 * sens, "-", color="#d55e00")
+    for x in (0.5, 1.0):
+        ax.axvline(x, color="#999999", ls=":")
+    ax.set_xlim(0, 4)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("false positives per study (ANT+POST)")
+    ax.set_ylabel("sensitivity, visible focal lesions (%)")
+    ax.set_title(f"FROC, {res['n']} phantom studies")
+    ax.grid(alpha=0.3)
+    p = fig_dir / "detect_froc.png"
+    fig.savefig(p, dpi=110, bbox_inches="tight")
+    out.append(p)
+    worst = sorted(res["rows"], key=lambda r: -r["abs_err"])[:5]
+    for i, r in enumerate(worst, 1):
+        p = fig_dir / f"detect_worst_{i}.png"
+        render_report(r["reading"], r["sim"].study, r["maps"], p, dpi=80)
+        out.append(p)
+    return out
+
+
+def to_markdown(res: dict[str, Any], params: DetectParams) -> str:
+    """The benchmark page."""
+    worst = sorted(res["rows"], key=lambda r: -r["abs_err"])[:5]
+    lines = [
+        "# Hot-spot detection and scoring (phantom benchmark)",
+        "",
+        f"`benchmarks/bench_detect.py`: {res['n']} simulated studies (ANT+POST, ME collimator), "
+        f"seeds {res['seeds'][0]}-{res['seeds'][1]} (tuning used seeds < 500 only). Segment maps: "
+        + ("the project's mapper for scoring; truth label maps for the lesion-level FROC."
+           if res["use_mapper"] else "phantom truth label maps (the mapper was not used)."),
+        "",
+        "## Lesion level (focal lesions above the visibility limit)",
+        "",
+        f"Visibility limit: the phantom's `visible` flag, expected CNR >= 4 (Rose) on at least one view; "
+        f"{res['n_visible']} of {res['n_focal']} focal lesions are visible. A candidate hits a lesion "
+        f"within {TOL_MM:.0f} mm + lesion radius on either view.",
+        "",
+        "| figure | value | goal |",
+        "|---|---|---|",
+        f"| sensitivity at 0.5 FP/study | {100 * res['sens_05']:.1f} % (threshold {res['thr_05']:.2f}) | >= 90 % |",
+        f"| sensitivity at 1 FP/study | {100 * res['sens_1']:.1f} % (threshold {res['thr_1']:.2f}) | >= 95 % |",
+        f"| at the shipped operating point (confidence >= {params.min_confidence}) | "
+        f"{100 * res['sens_op']:.1f} % at {res['fp_op']:.2f} FP/study | |",
+        "",
+        "![FROC](../figures/detect_froc.png)",
+        "",
+        "## Scores",
+        "",
+        "| figure | value | goal |",
+        "|---|---|---|",
+        f"| per-segment SIOPEN exact agreement (vs truth) | {100 * res['exact']:.1f} % | >= 85 % |",
+        f"| per-segment quadratically weighted kappa | {res['kappa']:.3f} | >= 0.90 |",
+        f"| per-segment exact / kappa vs visible-lesion truth | {100 * res['exact_vis']:.1f} % / "
+        f"{res['kappa_vis']:.3f} | |",
+        f"| total SIOPEN ICC(2,1) | {res['icc']:.3f} | >= 0.98 |",
+        f"| agreement on total <= 3 vs > 3 | {100 * res['le3_agree']:.1f} % | >= 95 % |",
+        f"| mean absolute error of the total | {res['mae_total']:.2f} | |",
+        "",
+        "With the phantom's true segment maps instead of the mapper (detection alone): "
+        f"exact {100 * res['tm_exact']:.1f} %, kappa {res['tm_kappa']:.3f}, ICC(2,1) {res['tm_icc']:.3f}, "
+        f"<= 3 agreement {100 * res['tm_le3']:.1f} %.",
+        "",
+        "Per-segment confusion (rows truth grade 0-6, columns automatic):",
+        "",
+        "| truth \\ auto | " + " | ".join(str(i) for i in range(7)) + " |",
+        "|---" * 8 + "|",
+    ]
+    for i, row in enumerate(res["confusion"]):
+        lines.append(f"| {i} | " + " | ".join(str(v) for v in row) + " |")
+    lines += [
+        "",
+        "## Time (one core, shared machine)",
+        "",
+        "CPU time of the process (`time.process_time`, single-threaded BLAS/OpenMP) is the figure to compare "
+        "with the goals; wall time is inflated when the machine is shared.",
+        "",
+        "| step | CPU median | CPU max | wall median | goal |",
+        "|---|---|---|---|---|",
+        f"| detection (`detect_study`) | {res['c_det'][0]:.2f} s | {res['c_det'][1]:.2f} s | {res['t_det'][0]:.2f} s "
+        "| <= 0.5 s |",
+        f"| `score_study` (map + detect + score) | {res['c_score'][0]:.2f} s | {res['c_score'][1]:.2f} s | "
+        f"{res['t_score'][0]:.2f} s | <= 2 s |",
+        "",
+        "## Failure cases",
+        "",
+        "False positives at the operating point, by the truth organ under them:",
+        "",
+        "| organ | FPs |",
+        "|---|---|",
+    ]
+    for name, n in res["fp_organs"].most_common(12):
+        lines.append(f"| {name} | {n} |")
+    miss = res["missed"]
+    by_seg = Counter(m["segment"] for m in miss)
+    lines += [
+        "",
+        f"Missed visible focal lesions at the operating point: {len(miss)}. By segment: "
+        + (", ".join(f"{k} {v}" for k, v in by_seg.most_common()) or "none") + ".",
+        "",
+    ]
+    if miss:
+        lines += ["| seed | segment | site | radius mm | contrast | CNR | organ under it |", "|---|---|---|---|---|---|---|"]
+        for m in sorted(miss, key=lambda m: m["cnr"])[:15]:
+            lines.append(f"| {m['seed']} | {m['segment']} | {m['site']} | {m['radius_mm']:.1f} | {m['contrast']:.1f} | "
+                         f"{m['cnr']:.1f} | {m['organ']} |")
+    lines += ["", "Worst five studies (largest |total error|):", ""]
+    for i, r in enumerate(worst, 1):
+        sim = r["sim"]
+        lines.append(f"{i}. seed {r['seed']} ({sim.truth.patient.get('pattern', '?')}): truth SIOPEN "
+                     f"{sim.truth.siopen_total}, automatic {r['reading'].siopen_total} — "
+                     f"![worst {i}](../figures/detect_worst_{i}.png)")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--seed0", type=int, default=10000)
+    ap.add_argument("--tune", action="store_true", help="fit the confidence model on seeds --seed0.. (< 500)")
+    ap.add_argument("--mapper", action="store_true", help="score with the project's segment mapper")
+    ap.add_argument("--out", default=str(REPO / "docs" / "benchmarks" / "detect.md"))
+    ap.add_argument("--figures", default=str(REPO / "docs" / "figures"))
+    args = ap.parse_args(argv)
+    seeds = list(range(args.seed0, args.seed0 + args.n))
+    if args.tune:
+        if max(seeds) >= 500:
+            print("tuning seeds must be < 500", file=sys.stderr)
+            return 2
+        tune(seeds, DEFAULT_PARAMS)
+        return 0
+    if min(seeds) < 10000:
+        print("benchmark seeds must be >= 10000 (disjoint from tuning)", file=sys.stderr)
+        return 2
+    res = run_benchmark(seeds, DEFAULT_PARAMS, args.mapper)
+    md = to_markdown(res, DEFAULT_PARAMS)
+    write_figures(res, Path(args.figures))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

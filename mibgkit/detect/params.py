@@ -1,0 +1,156 @@
+"""Every detection parameter in one place (:class:`DetectParams`).
+
+The defaults were tuned on phantom studies with seeds < 500 (``benchmarks/bench_detect.py
+--tune``); the benchmark uses seeds >= 10000, never seen while tuning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+__all__ = ["DetectParams", "FEATURES", "DEFAULT_PARAMS"]
+
+#: Names of the features the confidence model uses, in coefficient order
+#: (see :func:`mibgkit.detect.focal.feature_vector`).
+FEATURES: tuple[str, ...] = (
+    "log_z_best",      # log noise-normalized DoG response on the better view
+    "log_z_other",     # same at the same body point on the other view (floored at 0.5)
+    "log_peak_ratio",  # log peak / local background (counts)
+    "log_area",        # log area of the half-maximum region in mm^2
+    "log_sigma",       # log best DoG scale, mm
+    "bone_fraction",   # fraction of that region on bone in the segment map
+    "organ_overlap",   # fraction of that region inside an organ-like uptake region
+    "log_rel_liver",   # log peak / reference organ level of the study
+    "abs_log_ap",      # |log ANT/POST excess counts| (depth cue)
+    "seen_both",       # 1 when matched on both views
+    "zone_glands",     # position typical of salivary/lacrimal glands, nasopharynx, thyroid
+    "zone_abdomen",    # liver, spleen, kidney, bowel, primary tumour zone
+    "zone_bladder",    # bladder zone
+    "zone_heart",      # heart zone
+)
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    """Parameters of hot-spot detection.
+
+    Parameters
+    ----------
+    sigmas_mm : tuple of float
+        Scales (Gaussian sigma, mm) of the difference-of-Gaussians blob search.
+    dog_ratio : float
+        Ratio of the outer to the inner Gaussian of each DoG.
+    z_min : float
+        Candidate threshold on the noise-normalized DoG response (Anscombe domain,
+        unit noise variance), in standard deviations.
+    min_separation_mm : float
+        Two candidate peaks on one view are at least this far apart.
+    annulus_mm : tuple of float
+        Inner and outer radius of the local-background annulus, in mm, added to the
+        blob radius.
+    background_percentile : float
+        Percentile of the annulus taken as the local background (robust to a
+        neighbouring hot spot).
+    match_mm : float
+        ANT and POST candidates closer than this (after the estimated shift) are one lesion.
+    max_shift_mm : float
+        Largest ANT/POST misregistration searched for.
+    organ_level : float
+        Pixels of the large-scale image above this fraction of the study's reference
+        organ level (about the liver) are organ-like uptake.
+    organ_sigma_mm : float
+        Smoothing of the large-scale image used for organ regions.
+    organ_min_area_mm2 : float
+        Smallest organ-like region.
+    coef : tuple of float
+        Logistic coefficients of the confidence model, one per name in ``FEATURES``.
+    intercept : float
+        Logistic intercept.
+    min_confidence : float
+        Proposals below this confidence are not put in the reading (operating point).
+    diffuse_sigma_mm : float
+        Smoothing before the per-pixel abnormality test of diffuse involvement.
+    diffuse_bg_sigma_mm : float
+        Scale of the soft-tissue background estimated from non-bone body pixels.
+    diffuse_z : float
+        A bone pixel is abnormal above this many noise SDs over the background.
+    diffuse_excess : float
+        ... and at least this relative excess over the background.
+    diffuse_half : float
+        Abnormal bone of a segment is where the excess reaches this fraction of the
+        segment's typical (75th percentile) excess: a half-maximum edge, so the camera
+        blur does not widen the involvement.
+    diffuse_min_fraction : float
+        A segment whose abnormal fraction (beyond what focal spots explain) reaches this
+        gets a diffuse finding.
+    diffuse_min_extent_mm : float
+        An abnormal region must be at least this long (mm, longest axis) to count as
+        diffuse rather than focal.
+    diffuse_gain : float
+        Calibration of the planar abnormal fraction to the bone-volume fraction SIOPEN
+        grades (the projected, half-maximum area underestimates it), fitted on phantoms.
+    spine_l1_fraction : float
+        Where the Curie spine is split (top of L1), as a fraction of the spine's
+        head-to-foot extent, when the segment map has no ``L1`` landmark.
+    spect_z_min : float
+        Threshold of SPECT hot spots (DoG significance).
+    spect_sigmas_mm : tuple of float
+        Scales of the 3-D blob search.
+    """
+
+    sigmas_mm: tuple[float, ...] = (3.0, 4.5, 6.5, 9.5)
+    dog_ratio: float = 1.6
+    z_min: float = 3.5
+    min_separation_mm: float = 9.0
+    annulus_mm: tuple[float, float] = (6.0, 14.0)
+    background_percentile: float = 30.0
+    match_mm: float = 16.0
+    max_shift_mm: float = 25.0
+    organ_level: float = 0.25
+    organ_sigma_mm: float = 6.0
+    organ_min_area_mm2: float = 600.0
+    coef: tuple[float, ...] = (
+        1.4387, -0.5102, 2.8235, -1.4427, -0.0738, 4.2112, -0.5606, 0.2343, -2.1054, 0.3204, -2.53, -0.9851,
+        -0.5251, -0.1268,
+    )
+    intercept: float = -0.4144
+    min_confidence: float = 0.5
+    diffuse_sigma_mm: float = 4.0
+    diffuse_bg_sigma_mm: float = 12.0
+    diffuse_z: float = 2.5
+    diffuse_excess: float = 2.0
+    diffuse_half: float = 0.5
+    diffuse_min_fraction: float = 0.50
+    diffuse_min_extent_mm: float = 60.0
+    diffuse_gain: float = 1.3
+    spine_l1_fraction: float = 0.60
+    spect_z_min: float = 5.0
+    spect_sigmas_mm: tuple[float, ...] = (5.0, 8.0, 12.0)
+
+    def __post_init__(self) -> None:
+        if len(self.coef) != len(FEATURES):
+            raise ValueError(f"coef needs {len(FEATURES)} values ({', '.join(FEATURES)}), got {len(self.coef)}")
+        if not self.sigmas_mm or min(self.sigmas_mm) <= 0:
+            raise ValueError("sigmas_mm must be positive")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError("min_confidence must be within 0-1")
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dictionary (tuples as lists) for the reading's provenance."""
+        d = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "DetectParams":
+        """Inverse of :meth:`to_json`; unknown keys are ignored."""
+        names = {f.name for f in fields(cls)}
+        kw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names}
+        return cls(**kw)
+
+    def with_(self, **changes: Any) -> "DetectParams":
+        """A copy with some parameters changed."""
+        return replace(self, **changes)
+
+
+DEFAULT_PARAMS = DetectParams()
