@@ -88,10 +88,11 @@ def run_session(
     proposal that is a true lesion and press K, then ``Shift-J`` for the rest.
     """
     import napari
-    from napari_mibgkit._qt import SiopenReadingWidget
-    from napari_mibgkit._qt._widget import HOTSPOT_LAYER
     from qtpy.QtCore import Qt
     from qtpy.QtTest import QTest
+
+    from napari_mibgkit._qt import SiopenReadingWidget
+    from napari_mibgkit._qt._widget import HOTSPOT_LAYER
 
     s = Session(strategy)
     viewer = napari.Viewer()
