@@ -30,6 +30,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--longitudinal", action="store_true",
                    help="the same child at diagnosis, post-induction, post-HDC, end of treatment, relapse")
     p.add_argument("--spect", action="store_true", help="also a SPECT (NM RECON TOMO) and CT series")
+    p.add_argument("--spots", default="", metavar="REGIONS",
+                   help="comma-separated static spot views (256x256, own zoom and time): "
+                   "head, thorax, abdomen, pelvis, knees")
     p.add_argument("--preview", action="store_true", help="also write preview.png (ANT, POST, segment maps)")
     p.add_argument("--samples", action="store_true", help="regenerate the bundled sample_dicom/ set into OUT")
     return p
@@ -56,6 +59,13 @@ def run(args: argparse.Namespace) -> int:
                                        layout=args.layout, collimator=args.collimator, preview=args.preview):
             print(line)
         return 0
+    spots = tuple(s.strip() for s in args.spots.split(",") if s.strip())
+    bad = sorted(set(spots) - {"head", "thorax", "abdomen", "pelvis", "knees"})
+    if bad:
+        from mibgkit.errors import MibgkitError
+
+        raise MibgkitError(f"--spots: unknown region(s) {', '.join(bad)} (head, thorax, abdomen, pelvis, knees)")
     print(write_one(out, age=args.age, sex=args.sex, seed=args.seed, pattern=args.pattern, arms=args.arms,
-                    layout=args.layout, collimator=args.collimator, spect=args.spect, preview=args.preview))
+                    layout=args.layout, collimator=args.collimator, spect=args.spect, preview=args.preview,
+                    spots=spots))
     return 0

@@ -57,10 +57,10 @@ def make_cohort(n: int, seed: int = 0) -> list[Patient]:
 
 def write_one(out: Path, age: float = 5.0, sex: str = "F", seed: int = 0, pattern: str = "limited",
               arms: str | None = None, layout: str = "nm_multiframe", collimator: str = "ME",
-              spect: bool = False, preview: bool = False) -> str:
-    """Simulate and write one study into ``out``."""
+              spect: bool = False, preview: bool = False, spots: tuple[str, ...] = ()) -> str:
+    """Simulate and write one study into ``out`` (with spot views of ``spots`` regions)."""
     p = make_patient(age_years=age, sex=sex, seed=seed, pattern=pattern, arms=arms)
-    sim = simulate(p, seed=seed, collimator=collimator, spect=spect)
+    sim = simulate(p, seed=seed, collimator=collimator, spect=spect, spots=tuple(spots))
     return _write(Path(out), sim, layout, preview)
 
 
@@ -93,7 +93,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                   "collimator": "LEHR"},
     "infant_diffuse": {"age": 1.5, "sex": "M", "seed": 104, "pattern": "diffuse", "layout": "text_only",
                        "collimator": "ME"},
-    "spect": {"age": 9.0, "sex": "F", "seed": 105, "pattern": "limited", "layout": "nm_multiframe",
+    "spect": {"age": 9.0, "sex": "F", "seed": 109, "pattern": "limited", "layout": "nm_multiframe",
               "collimator": "ME", "spect": True, "spots": ("thorax", "abdomen")},
 }
 LONGITUDINAL_SAMPLE: dict[str, Any] = {"age": 4.0, "sex": "M", "seed": 106, "pattern": "extensive", "layout": "nm_multiframe"}
@@ -120,6 +120,10 @@ def write_samples(out: Path, figures: Path | None = None) -> list[str]:
                        spect=bool(kw.get("spect", False)), spots=tuple(kw.get("spots", ())))
         prev = (figures / f"phantom_{name}.png") if figures else False
         lines.append(_write(d, sim, str(kw["layout"]), prev))
+        if figures and kw.get("spots"):
+            from mibgkit.phantom.preview import save_spot_preview
+
+            save_spot_preview(sim, figures / "phantom_spots.png")
     lk = LONGITUDINAL_SAMPLE
     d = out / "longitudinal"
     shutil.rmtree(d, ignore_errors=True)

@@ -222,18 +222,25 @@ def _save(ds: Dataset, path: Path, ts: UID) -> None:
 
 
 def _write_spots(sim: "Simulation", out: Path) -> list[Path]:
-    """Spot views: one NM STATIC object per region, both heads (view codes per detector)."""
+    """Spot views: one NM STATIC object per region, both heads (view codes per detector),
+    with the spot's own pixel spacing, zoom, frame duration and counts."""
     written: list[Path] = []
     for name, info in sim.truth.spots.items():
         series = info["series_instance_uid"]
-        ds = _base(sim, NM_IMAGE_STORAGE, info["sop_instance_uid"], series, 20 + len(written),
-                   f"SPOT {name.upper()} 300S")
+        secs = float(info["frame_duration_s"])
+        desc = f"SPOT {name.upper()} {secs:.0f}S"
+        ds = _base(sim, NM_IMAGE_STORAGE, info["sop_instance_uid"], series, 20 + len(written), desc)
         _nm_acquisition(ds, sim, [1, 2])
         ds.ImageType = ["ORIGINAL", "PRIMARY", "STATIC", "EMISSION"]
         for kw in ("ScanVelocity", "WholeBodyTechnique", "ScanLength"):
             delattr(ds, kw)
-        ds.ActualFrameDuration = 300000
-        ds.DetectorInformationSequence = Sequence([_detector_item(sim, v) for v in ("ANT", "POST")])
+        ds.PixelSpacing = [f"{info['pixel_mm']:.4f}", f"{info['pixel_mm']:.4f}"]
+        ds.ActualFrameDuration = int(round(secs * 1000))
+        ds.CountsAccumulated = int(sum(v["counts"] for v in info["views"].values()))
+        items = [_detector_item(sim, v) for v in ("ANT", "POST")]
+        for it in items:
+            it.ZoomFactor = [float(info["zoom"]), float(info["zoom"])]
+        ds.DetectorInformationSequence = Sequence(items)
         ds.ImageID = f"SPOT {name.upper()}"
         _pixels(ds, [sim.stored[f"{name}:ANT"], sim.stored[f"{name}:POST"]])
         path = out / f"NM_SPOT_{name.upper()}.dcm"
@@ -244,6 +251,7 @@ def _write_spots(sim: "Simulation", out: Path) -> list[Path]:
                 pv.source = StoredFrame(path=str(path.resolve()), sop_instance_uid=info["sop_instance_uid"],
                                         frame=pv.source.frame, stored_shape=pv.source.stored_shape,
                                         mirrored=pv.source.mirrored)
+                info["views"][pv.view]["file"] = path.name
     return written
 
 

@@ -22,9 +22,26 @@ from mibgkit.segments import bone_to_curie, bone_to_siopen, siopen_segments
 if TYPE_CHECKING:  # pragma: no cover
     from mibgkit.phantom.patient import Anatomy
 
-__all__ = ["Lesion", "PATTERNS", "SITES", "sample_lesions", "primary_tumour", "diffuse_voxels"]
+__all__ = [
+    "Lesion",
+    "PATTERNS",
+    "SITES",
+    "sample_lesions",
+    "primary_tumour",
+    "diffuse_voxels",
+    "well_separated",
+    "MIN_SEPARATION_DIAMETERS",
+    "MIN_SEPARATION_MM",
+    "LIMITED_MAX_FOCI",
+]
 
 PATTERNS = ("none", "limited", "extensive", "diffuse")
+#: Two foci are at least this many (mean) lesion diameters apart in projection ...
+MIN_SEPARATION_DIAMETERS = 2.0
+#: ... and never closer than this (mm, about two system FWHM), so each stays a discrete focus.
+MIN_SEPARATION_MM = 22.0
+#: Limited-focal disease: at most this many discrete foci per SIOPEN segment (grades 1-3).
+LIMITED_MAX_FOCI = 3
 
 #: (site name, bone names, axial range along the long bone or None, weight)
 SITES: list[tuple[str, tuple[str, ...], tuple[float, float] | None, float]] = [
@@ -97,6 +114,43 @@ class Lesion:
         """A copy with the contrast (and focus radius) scaled, e.g. after therapy."""
         return replace(self, contrast=self.contrast * contrast_factor,
                        radius_mm=max(self.radius_mm * radius_factor, 2.5))
+
+
+def well_separated(centre_mm: np.ndarray, radius_mm: float, others: list[Lesion]) -> bool:
+    """True if a focus is far enough from every other *focal* lesion to stay discrete.
+
+    The distance is measured in projection (camera rows and columns, depth ignored), since
+    two foci at different depths merge on a planar view. Diffuse lesions are exempt: a
+    focus inside diffuse marrow involvement is deliberate.
+
+    Parameters
+    ----------
+    centre_mm : ndarray of shape (3,)
+        Camera-frame (row mm, depth mm, col mm) of the new focus.
+    radius_mm : float
+        Its radius.
+    others : list of Lesion
+        Lesions already placed.
+
+    Returns
+    -------
+    bool
+    """
+    c = np.asarray(centre_mm, dtype=float)
+    for o in others:
+        if o.kind != "focal":
+            continue
+        d = float(np.hypot(c[0] - o.centre_mm[0], c[2] - o.centre_mm[2]))
+        if d < max(MIN_SEPARATION_MM, MIN_SEPARATION_DIAMETERS * (radius_mm + o.radius_mm)):
+            return False
+    return True
+
+
+def _site_segment(site: int, side: str | None) -> str:
+    """The SIOPEN segment of a site's bones on one side (every site lies in one segment)."""
+    table = bone_to_siopen()
+    bone = SITES[site][1][0]
+    return table.get(f"{side}_{bone}", table.get(bone, ""))
 
 
 def _bones_named(anat: "Anatomy", stems: tuple[str, ...], side: str | None) -> list[int]:
@@ -205,7 +259,7 @@ def sample_lesions(
     size_scale = 0.75 + 0.25 * min(anat.prop.stature / 1700.0, 1.0)
     lesions: list[Lesion] = []
 
-    def add_focus(site: int, side: str | None, tries: int = 30) -> bool:
+    def add_focus(site: int, side: str | None, tries: int = 30, max_per_segment: int | None = None) -> bool:
         vox, pids = _site_voxels(anat, site, side)
         if len(vox) == 0:
             return False
@@ -213,11 +267,13 @@ def sample_lesions(
             k = int(rng.integers(len(vox)))
             centre = anat.voxel_centre_mm(np.array([vox[k]]))[0] + rng.uniform(-0.4, 0.4, 3) * anat.grid.spacing
             part = anat.skeleton.part(int(pids[k]))
+            if max_per_segment is not None and sum(
+                    o.kind == "focal" and o.segment == part.segment for o in lesions) >= max_per_segment:
+                return False
             if not anat.projects_onto(centre, part.segment):
                 continue
             r = float(np.exp(rng.uniform(*np.log(radius_range_mm)))) * size_scale
-            if any(np.linalg.norm(centre - o.centre_mm) < max(22.0, 1.6 * (r + o.radius_mm))
-                   for o in lesions if o.kind == "focal"):
+            if not well_separated(centre, r, lesions):
                 continue
             lesions.append(Lesion(
                 id=f"L{len(lesions) + 1}", kind="focal", bone=part.bone, segment=part.segment,
@@ -247,17 +303,21 @@ def sample_lesions(
             voxel_bones=per_bone))
 
     if pattern == "limited":
+        # Bleeker 2015: median two segments, 1-3 discrete foci in each, distinct segments
         n_seg = int(rng.choice([1, 2, 3], p=[0.3, 0.45, 0.25]))
         segs: set[str] = set()
-        while len(segs) < n_seg:
+        for _ in range(200):
+            if len(segs) >= n_seg:
+                break
             site = int(rng.choice(len(SITES), p=weights))
             side = str(rng.choice(["right", "left"]))
             n_foci = int(rng.choice([1, 2, 3], p=[0.65, 0.25, 0.1]))
+            if _site_segment(site, side) in segs:
+                continue  # a segment drawn twice would pile up foci (grade 4): draw another
             before = len(lesions)
             for _ in range(n_foci):
-                add_focus(site, side)
+                add_focus(site, side, max_per_segment=LIMITED_MAX_FOCI)
             segs |= {les.segment for les in lesions[before:]}
-            # the same segment may be drawn twice: that only adds foci, as in real scans
         return _renumber(lesions)
     # extensive / diffuse: most segments, many foci, some (or mostly) diffuse
     keys = [s.key for s in siopen_segments()]

@@ -395,6 +395,32 @@ def make_patient(
     -------
     Patient
     """
+    return _make_patient(age_years, sex, seed, pattern, arms, weight_kg, tilt_deg, offset_mm, pixel_mm, depth_mm,
+                         primary, thyroid, brown_fat, adrenals, lesions, contrast_range)
+
+
+def _make_patient(
+    age_years: float,
+    sex: str,
+    seed: int,
+    pattern: str,
+    arms: str | None,
+    weight_kg: float | None,
+    tilt_deg: float | None,
+    offset_mm: tuple[float, float] | None,
+    pixel_mm: float | None,
+    depth_mm: float,
+    primary: bool | None,
+    thyroid: bool | None,
+    brown_fat: bool | None,
+    adrenals: bool | None,
+    lesions: list[Lesion] | None,
+    contrast_range: tuple[float, float],
+    reposition: tuple[float, tuple[float, float]] | None = None,
+) -> Patient:
+    """:func:`make_patient`; ``reposition`` = (tilt, (row, col) offset) replaces the drawn
+    placement *after* the draws, so the child's organs stay those of ``seed`` (follow-up
+    scans of one child lie a little differently on the table)."""
     if pattern not in PATTERNS:
         raise ValueError(f"pattern must be one of {PATTERNS}, not {pattern!r}")
     rng = np.random.default_rng([int(seed), 7])
@@ -410,6 +436,8 @@ def make_patient(
     tilt = float(tilt_deg) if tilt_deg is not None else float(rng.uniform(-1.5, 1.5))
     offs = offset_mm if offset_mm is not None else (float(rng.uniform(0, 40)), float(rng.uniform(-12, 12)))
     pix = float(pixel_mm) if pixel_mm else float(rng.choice([2.21, 2.26, 2.33, 2.40]))
+    if reposition is not None:
+        tilt, offs = float(reposition[0]), (float(reposition[1][0]), float(reposition[1][1]))
     prop = proportions(age, sex, weight)
     anat = _build_anatomy(prop, arms, rng, pix, depth_mm, tilt, offs,
                           {"thyroid": thyroid, "brown_fat": brown_fat, "adrenals": adrenals})

@@ -23,7 +23,8 @@ from mibgkit.phantom.patient import WB_COLS, WB_ROWS, Patient
 from mibgkit.phantom.truth import VISIBLE_CNR, Truth, TruthLesion, grade_lesions
 from mibgkit.segments import bone_to_siopen
 
-__all__ = ["Simulation", "simulate", "uid_for", "ENERGY_WINDOW"]
+__all__ = ["Simulation", "simulate", "uid_for", "ENERGY_WINDOW", "SpotGeometry", "spot_geometry", "SPOT_SIZE",
+           "SPOT_SECONDS", "DETECTOR_FOV_MM"]
 
 #: 159 keV +- 10 % (DOMAIN.md).
 ENERGY_WINDOW = EnergyWindow("I123", 143.1, 174.9)
@@ -47,9 +48,10 @@ class Simulation:
     truth : Truth
     patient : Patient
     expected : dict
-        View -> noise-free expected counts (normalized frame, float32).
+        View -> noise-free expected counts (normalized frame, float32); spot views under
+        ``"<region>:<VIEW>"`` (256 x 256, their own pixel grid).
     stored : dict
-        View -> the stored uint16 frame (what the DICOM file holds).
+        View (or ``"<region>:<VIEW>"``) -> the stored uint16 frame (what the DICOM file holds).
     acquisition : dict
         Acquisition parameters the DICOM writer needs (UIDs, times, activity, camera).
     spect : object, optional
@@ -95,24 +97,92 @@ def _place(img: np.ndarray, row0: int, shift: tuple[int, int], fill: float = 0) 
 
 SPOT_SIZE = 256
 SPOT_SECONDS = 300.0
-#: Count density of a 300-s spot relative to the whole-body pass.
-SPOT_DENSITY = 1.3
+#: Pixel of a 256 x 256 frame at zoom 1 (a 533 x 387 mm detector, e.g. Siemens Symbia).
+SPOT_NATIVE_PIXEL_MM = 2.3976
+#: Zoom range of spot views: pixel 2.4 mm (zoom 1) to 1.2 mm (zoom 2).
+SPOT_ZOOM_RANGE = (1.0, 2.0)
+#: Useful field of view of the detector (mm) along the body (image rows) and across it
+#: (columns); the header's Field of View Dimensions. Outside it a spot frame is empty.
+DETECTOR_FOV_MM = (400.0, 540.0)
 _SPOT_LEVELS = {"head": None, "thorax": 0.3, "abdomen": 0.65, "pelvis": 1.0, "knees": None}
 
 
-def _spot_offset(p: Patient, name: str) -> int:
-    """Whole-body row where a spot view of this region starts."""
+@dataclass(frozen=True)
+class SpotGeometry:
+    """Where a 256 x 256 spot frame lies in the camera frame.
+
+    Pixel ``(i, j)`` of the normalized spot image is centred at camera-frame
+    ``(origin_mm[0] + i * pixel_mm, origin_mm[1] + j * pixel_mm)`` (row mm, col mm), the
+    same frame in which whole-body pixel ``(r, c)`` is centred at ``(r, c) * wb_pixel_mm``.
+
+    Parameters
+    ----------
+    name : str
+        Region (``"thorax"``, ...).
+    zoom, pixel_mm : float
+        Acquisition zoom and the resulting pixel size (``SPOT_NATIVE_PIXEL_MM / zoom``).
+    centre_mm : tuple of float
+        Camera-frame (row mm, col mm) of the detector centre.
+    """
+
+    name: str
+    zoom: float
+    pixel_mm: float
+    centre_mm: tuple[float, float]
+
+    @property
+    def origin_mm(self) -> tuple[float, float]:
+        """Camera-frame (row mm, col mm) of the centre of spot pixel (0, 0)."""
+        h = (SPOT_SIZE - 1) / 2.0
+        return (self.centre_mm[0] - h * self.pixel_mm, self.centre_mm[1] - h * self.pixel_mm)
+
+    def from_camera(self, row_mm: np.ndarray | float, col_mm: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """Camera-frame mm -> normalized spot (row, col)."""
+        o = self.origin_mm
+        return (np.asarray(row_mm) - o[0]) / self.pixel_mm, (np.asarray(col_mm) - o[1]) / self.pixel_mm
+
+    def camera_grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Camera-frame (row mm, col mm) of every spot pixel centre, each (256, 256)."""
+        o = self.origin_mm
+        i = np.arange(SPOT_SIZE, dtype=float) * self.pixel_mm
+        return np.meshgrid(o[0] + i, o[1] + i, indexing="ij")
+
+    def in_field(self, row_mm: np.ndarray, col_mm: np.ndarray) -> np.ndarray:
+        """True where the detector sees (its field of view, centred on ``centre_mm``)."""
+        return np.asarray((np.abs(row_mm - self.centre_mm[0]) <= DETECTOR_FOV_MM[0] / 2)
+                          & (np.abs(col_mm - self.centre_mm[1]) <= DETECTOR_FOV_MM[1] / 2))
+
+
+def spot_geometry(p: Patient, name: str) -> SpotGeometry:
+    """Centre the detector on a region of the child and zoom so the body fits (1-2x).
+
+    Parameters
+    ----------
+    p : Patient
+    name : {"head", "thorax", "abdomen", "pelvis", "knees"}
+
+    Returns
+    -------
+    SpotGeometry
+    """
     if name not in _SPOT_LEVELS:
         raise ValueError(f"spot region must be one of {sorted(_SPOT_LEVELS)}, not {name!r}")
-    lm = p.anatomy.lm
+    a = p.anatomy
+    lm = a.lm
     frac = _SPOT_LEVELS[name]
     z = {"head": 0.6 * lm.z_chin, "knees": lm.z_knee}.get(name, lm.level(frac or 0.0))
-    row = p.anatomy.placement.to_scanner(np.array([z, 0.0, 0.0]))[0] / p.anatomy.grid.pixel_mm
-    return int(np.clip(round(row) - SPOT_SIZE // 2, 0, WB_ROWS - SPOT_SIZE))
-
-
-def _crop_rows(img: np.ndarray, r0: int, n: int) -> np.ndarray:
-    return np.ascontiguousarray(img[r0 : r0 + n, :])
+    centre = a.placement.to_scanner(np.array([z, 0.0, 0.0]))
+    # the body's width over the central 200 mm of the region, plus a margin, fills the frame
+    g = a.grid
+    r = int(round(centre[0] / g.pixel_mm)) - g.row0
+    half = int(100.0 / g.pixel_mm)
+    band = (a.tissue[max(r - half, 0) : max(r + half, 1)] > 0).any(axis=(0, 1))
+    cols = np.nonzero(band)[0]
+    width = (cols[-1] - cols[0] + 1) * g.pixel_mm if len(cols) else 300.0
+    zoom = float(np.clip(SPOT_NATIVE_PIXEL_MM * SPOT_SIZE / (width + 60.0), *SPOT_ZOOM_RANGE))
+    zoom = float(np.floor(zoom * 20.0) / 20.0)  # camera zoom steps of 0.05
+    # the pixel as the header stores it (PixelSpacing, 4 decimals), so loading gives the same grid
+    return SpotGeometry(name, zoom, round(SPOT_NATIVE_PIXEL_MM / zoom, 4), (float(centre[0]), float(centre[2])))
 
 
 def simulate(
@@ -125,6 +195,7 @@ def simulate(
     acquisition_datetime: dt.datetime | None = None,
     with_ct: bool = True,
     spots: tuple[str, ...] = (),
+    spot_seconds: float = SPOT_SECONDS,
 ) -> Simulation:
     """Simulate a 24-h 123I-mIBG whole-body study (anterior + posterior).
 
@@ -148,10 +219,14 @@ def simulate(
     with_ct : bool
         With ``spect``: also the CT-like volume.
     spots : tuple of str
-        Static 256 x 256 spot views (ANT + POST, 300 s) of these regions:
-        ``"head"``, ``"thorax"``, ``"abdomen"``, ``"pelvis"``, ``"knees"``. Added to
-        ``study.views`` with ``kind="static"``; ``truth.spots`` gives each spot's row offset
-        in the whole-body frame (spot row = whole-body row - offset, columns identical).
+        Static 256 x 256 spot views (ANT + POST) of these regions: ``"head"``,
+        ``"thorax"``, ``"abdomen"``, ``"pelvis"``, ``"knees"``. Each has its own zoom
+        (pixel 1.2-2.4 mm, :func:`spot_geometry`), time and counts, and is simulated on its
+        own pixel grid (:func:`_simulate_spot`). Added to ``study.views`` with
+        ``kind="static"``; ``truth.spots[name]`` holds its geometry, lesion positions and
+        view mappings, ``truth.spot_labels`` its label maps.
+    spot_seconds : float
+        Acquisition time of each spot view.
 
     Returns
     -------
@@ -194,9 +269,10 @@ def simulate(
             les_spots[v].append(spot)
             les_sigma[v].append(sig_mm / g.pixel_mm)
     expected: dict[str, np.ndarray] = {}
+    haloed: dict[str, np.ndarray] = {}
     k = None
     for v in VIEWS:
-        img = camera.add_halo(raw[v], g.pixel_mm, collimator)
+        img = haloed[v] = camera.add_halo(raw[v], g.pixel_mm, collimator)
         if k is None:
             k = n_target / max(float(img.sum()), 1e-9)
         expected[v] = _place(img * k, g.row0, shifts[v])
@@ -250,24 +326,40 @@ def simulate(
             energy_window=1,
             scan_velocity_mm_s=speed_mm_s,
             acquisition_datetime=acq_dt,
+            scan_fov_mm=DETECTOR_FOV_MM[0],
         ))
     spot_info: dict[str, dict[str, Any]] = {}
+    spot_labels: dict[str, np.ndarray] = {}
     for name in spots:
-        r_off = _spot_offset(patient, name)
+        geo = spot_geometry(patient, name)
         spot_sop = uid_for(study_uid, "spot", name)
         spot_series = uid_for(study_uid, "spot-series", name)
+        t_wb = DETECTOR_FOV_MM[0] / speed_mm_s  # seconds each body point is seen in the pass
+        scale = k * (geo.pixel_mm / g.pixel_mm) ** 2 * spot_seconds / t_wb
+        info_views: dict[str, Any] = {}
         for i, v in enumerate(VIEWS, start=1):
-            lam = _crop_rows(expected[v], r_off, SPOT_SIZE) * SPOT_DENSITY
-            img = rng.poisson(lam).astype(np.float32)
+            lam, lab = _simulate_spot(patient, geo, v, haloed[v], les_spots[v], les_sigma[v], primary_frac,
+                                      collimator)
+            img = rng.poisson(lam * scale).astype(np.float32)
+            src = StoredFrame(path="", sop_instance_uid=spot_sop, frame=i, stored_shape=(SPOT_SIZE, SPOT_SIZE),
+                              mirrored=(v == "POST"))
             views.append(PlanarView(
                 image=img, view=v, view_source="DetectorInformationSequence",  # type: ignore[arg-type]
-                kind="static", pixel_spacing_mm=(g.pixel_mm, g.pixel_mm),
-                source=StoredFrame(path="", sop_instance_uid=spot_sop, frame=i, stored_shape=(SPOT_SIZE, SPOT_SIZE),
-                                   mirrored=(v == "POST")),
-                series_instance_uid=spot_series, series_description=f"SPOT {name.upper()} 300S", detector=i,
-                energy_window=1, frame_duration_s=SPOT_SECONDS, acquisition_datetime=acq_dt))
+                kind="static", pixel_spacing_mm=(geo.pixel_mm, geo.pixel_mm), source=src,
+                series_instance_uid=spot_series, series_description=f"SPOT {name.upper()} {spot_seconds:.0f}S",
+                detector=i, energy_window=1, frame_duration_s=spot_seconds, acquisition_datetime=acq_dt,
+                scan_fov_mm=DETECTOR_FOV_MM[0]))
             stored[f"{name}:{v}"] = (img if v == "ANT" else img[:, ::-1]).astype(np.uint16)
-        spot_info[name] = {"row_offset": r_off, "sop_instance_uid": spot_sop, "series_instance_uid": spot_series}
+            expected[f"{name}:{v}"] = (lam * scale).astype(np.float32)
+            spot_labels[f"{name}:{v}"] = lab
+            info_views[v] = {"frame": i, "mirrored": v == "POST", "stored_shape": [SPOT_SIZE, SPOT_SIZE],
+                             "counts": int(img.sum()), "shift_rows_cols": [0, 0]}
+        spot_info[name] = {
+            "sop_instance_uid": spot_sop, "series_instance_uid": spot_series, "zoom": geo.zoom,
+            "pixel_mm": round(geo.pixel_mm, 4), "frame_duration_s": spot_seconds,
+            "centre_mm": [round(c, 2) for c in geo.centre_mm], "origin_mm": [round(c, 3) for c in geo.origin_mm],
+            "views": info_views, "lesions": _spot_lesions(patient, geo),
+        }
     study = Study(info=info, views=views)
     acquisition = {
         "collimator": collimator,
@@ -287,12 +379,13 @@ def simulate(
     }
     truth = _truth(patient, expected, k * primary_frac, shifts, les_spots, les_sigma, att, acquisition)
     truth.spots = spot_info
+    truth.spot_labels = spot_labels
     sim = Simulation(study, truth, patient, expected, stored, acquisition)
     sim.truth.views = {
         v.view: {"sop_instance_uid": v.source.sop_instance_uid, "frame": v.source.frame,
                  "mirrored": v.source.mirrored, "stored_shape": list(v.source.stored_shape),
                  "shift_rows_cols": list(shifts[v.view])}
-        for v in views
+        for v in views if v.kind == "whole_body"
     }
     if spect:
         from mibgkit.phantom.spect import initial_volumes, simulate_spect
@@ -300,6 +393,80 @@ def simulate(
         sim.spect = simulate_spect(patient, act, rng, study_uid=study_uid, acq_dt=acq_dt, with_ct=with_ct)
         study.volumes.extend(initial_volumes(sim.spect, study_uid))
     return sim
+
+
+def _simulate_spot(
+    p: Patient,
+    geo: SpotGeometry,
+    view: str,
+    haloed: np.ndarray,
+    les_patches: list[tuple[tuple[slice, slice], np.ndarray]],
+    les_sigma_px: list[float],
+    primary_frac: float,
+    collimator: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free spot frame (whole-body count-density units) and its SIOPEN label map.
+
+    The smooth part of the projection (organs, soft tissue, scatter and penetration halo,
+    lesion halos) is resampled from the whole-body projection, whose pixel is already finer
+    than a third of the system FWHM; each focal lesion's primary image is drawn again
+    analytically on the spot's own pixels (sub-pixel centre, PSF at its depth convolved with
+    the sphere). Outside the detector's field of view the frame is empty.
+
+    Returns
+    -------
+    expected : ndarray of shape (256, 256), float32
+        Density per spot pixel, in the whole-body projection's units (scale by
+        ``k * (spot pixel / wb pixel)^2 * time ratio`` for counts).
+    labels : ndarray of shape (256, 256), uint8
+        SIOPEN label of the nearest whole-body grid pixel, 0 outside the field of view.
+    """
+    from scipy import ndimage
+
+    a = p.anatomy
+    g = a.grid
+    lesions_wb = np.zeros_like(haloed)
+    for sl, patch in les_patches:
+        lesions_wb[sl] += patch
+    smooth = haloed - np.float32(primary_frac) * lesions_wb
+    rmm, cmm = geo.camera_grid()
+    gr, gc = rmm / g.pixel_mm - g.row0, cmm / g.pixel_mm
+    out = ndimage.map_coordinates(smooth, [gr, gc], order=1, mode="constant", cval=0.0)
+    focal = [les for les in p.lesions if les.kind == "focal"]
+    for les, (_, patch), sig_px in zip(focal, les_patches, les_sigma_px):
+        wb_total = float(patch.sum())  # = (contrast - bg) * volume / wb_pixel^2 * attenuation
+        if wb_total <= 0:
+            continue
+        r, c = geo.from_camera(les.centre_mm[0], les.centre_mm[2])
+        sig = sig_px * g.pixel_mm / geo.pixel_mm
+        total = wb_total * (g.pixel_mm / geo.pixel_mm) ** 2
+        h = 4 * sig + 2
+        if -h < float(r) < SPOT_SIZE + h and -h < float(c) < SPOT_SIZE + h:
+            sl, sp = camera.gaussian_spot((SPOT_SIZE, SPOT_SIZE), float(r), float(c), sig, total)
+            out[sl] += primary_frac * sp
+    field_ = geo.in_field(rmm, cmm)
+    out = np.where(field_, np.maximum(out, 0.0), 0.0).astype(np.float32)
+    lab_wb = a.segment_label_map(view)
+    ri, ci = np.rint(gr).astype(int), np.rint(gc).astype(int)
+    ok = field_ & (ri >= 0) & (ri < g.shape[0]) & (ci >= 0) & (ci < g.shape[2])
+    labels = np.zeros((SPOT_SIZE, SPOT_SIZE), dtype=np.uint8)
+    labels[ok] = lab_wb[ri[ok], ci[ok]]
+    return out, labels
+
+
+def _spot_lesions(p: Patient, geo: SpotGeometry) -> dict[str, dict[str, Any]]:
+    """Lesion id -> positions (normalized and stored) in a spot's frames, for lesions in its field."""
+    out: dict[str, dict[str, Any]] = {}
+    for les in p.lesions:
+        r, c = (float(x) for x in geo.from_camera(les.centre_mm[0], les.centre_mm[2]))
+        if not (0 <= r <= SPOT_SIZE - 1 and 0 <= c <= SPOT_SIZE - 1):
+            continue
+        if not bool(geo.in_field(np.array(les.centre_mm[0]), np.array(les.centre_mm[2]))):
+            continue
+        pos = {v: [round(r, 2), round(c, 2)] for v in VIEWS}
+        stored = {"ANT": [round(r, 2), round(c, 2)], "POST": [round(r, 2), round(SPOT_SIZE - 1 - c, 2)]}
+        out[les.id] = {"positions": pos, "stored_positions": stored}
+    return out
 
 
 def _truth(
@@ -362,6 +529,8 @@ def _truth(
     for part in a.skeleton.parts:
         bone_vox[part.bone] = bone_vox.get(part.bone, 0) + len(a.part_voxels(part.id))
     siopen, curie, stats = grade_lesions(p.lesions, bone_vox, 1 if p.primary is not None else 0)
+    seen = [les for les, t in zip(p.lesions, tl) if t.visible]
+    siopen_vis, curie_vis, _ = grade_lesions(seen, bone_vox, 1 if p.primary is not None else 0)
     # organs ---------------------------------------------------------------------------------
     organs: dict[str, dict[str, tuple[float, float]]] = {}
     masks: dict[str, dict[str, np.ndarray]] = {v: {} for v in VIEWS}
@@ -396,7 +565,8 @@ def _truth(
     }
     _check_segments(p)
     return Truth(labels, tl, organs, masks, siopen, int(sum(siopen.values())), curie, int(sum(curie.values())),
-                 patient=patient_meta, acquisition=acquisition, segment_stats=stats)
+                 patient=patient_meta, acquisition=acquisition, segment_stats=stats,
+                 siopen_visible=siopen_vis, curie_visible=curie_vis)
 
 
 def _check_segments(p: Patient) -> None:

@@ -125,9 +125,19 @@ class Truth:
     segment_stats : dict
         SIOPEN key -> {"n_foci": int, "diffuse_fraction": float}.
     spots : dict
-        Spot region -> {"row_offset", "sop_instance_uid", ...}: a spot view's normalized
-        (row, col) = whole-body (row - row_offset, col); its labels are the whole-body
-        labels cropped the same way.
+        Spot region -> {"sop_instance_uid", "series_instance_uid", "zoom", "pixel_mm",
+        "frame_duration_s", "centre_mm", "origin_mm", "views", "lesions"}. Spot pixel
+        (i, j) is centred at camera-frame ``origin_mm + (i, j) * pixel_mm`` (whole-body pixel
+        (r, c) at ``(r, c) * wb pixel``, before the POST shift); ``views[VIEW]`` gives the
+        frame number, mirroring and counts; ``lesions[id]`` the ``positions`` and
+        ``stored_positions`` per view of each lesion inside the field of view (spots have no
+        ANT/POST shift).
+    spot_labels : dict
+        ``"<region>:<VIEW>"`` -> uint8 (256, 256) SIOPEN label map of that spot frame
+        (normalized), 0 outside the detector's field of view.
+    siopen_visible, curie_visible : dict
+        Grades counting only the lesions flagged ``visible`` (what a reader can score on
+        this image; the primary still counts for Curie soft tissue).
     """
 
     labels: dict[str, np.ndarray]
@@ -143,6 +153,19 @@ class Truth:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     segment_stats: dict[str, dict[str, float]] = field(default_factory=dict)
     spots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    spot_labels: dict[str, np.ndarray] = field(default_factory=dict)
+    siopen_visible: dict[str, int] = field(default_factory=dict)
+    curie_visible: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def siopen_visible_total(self) -> int:
+        """SIOPEN total over the visible lesions only."""
+        return int(sum(self.siopen_visible.values()))
+
+    @property
+    def curie_visible_total(self) -> int:
+        """Curie total over the visible lesions only (plus the primary)."""
+        return int(sum(self.curie_visible.values()))
 
     def to_json(self) -> dict[str, Any]:
         """The ``truth.json`` content (label maps and masks go to ``labels.npz``)."""
@@ -158,6 +181,10 @@ class Truth:
             "segments": self.segment_stats,
             "spots": self.spots,
             "visible_cnr_threshold": VISIBLE_CNR,
+            "siopen_visible": dict(self.siopen_visible),
+            "siopen_visible_total": self.siopen_visible_total,
+            "curie_visible": dict(self.curie_visible),
+            "curie_visible_total": self.curie_visible_total,
             "lesions": [les.to_json() for les in self.lesions],
             "organs": {k: {v: [round(float(p[0]), 2), round(float(p[1]), 2)] for v, p in d.items()}
                        for k, d in self.organs.items()},
@@ -168,8 +195,10 @@ class Truth:
         return json.dumps(self.to_json(), indent=1)
 
     def npz_arrays(self) -> dict[str, np.ndarray]:
-        """Arrays for ``labels.npz``: ``labels_<VIEW>`` and ``organ_<VIEW>_<name>``."""
+        """Arrays for ``labels.npz``: ``labels_<VIEW>``, ``organ_<VIEW>_<name>`` and
+        ``spot_labels_<region>_<VIEW>``."""
         out = {f"labels_{v}": m for v, m in self.labels.items()}
+        out.update({"spot_labels_" + k.replace(":", "_"): m for k, m in self.spot_labels.items()})
         for v, masks in self.organ_masks.items():
             for name, m in masks.items():
                 out[f"organ_{v}_{name}"] = np.packbits(m, axis=None)

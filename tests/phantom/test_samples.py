@@ -56,3 +56,27 @@ def test_longitudinal_sample_is_one_patient(sample_dicom):
         "diagnosis", "post_induction", "post_hdc", "end_of_treatment", "relapse"]
     totals = [t["siopen_total"] for t in truths]
     assert totals[0] > totals[1] > totals[2] >= totals[3] and totals[4] > totals[3]
+    # the child grows and lies differently on the table; lesions keep their ids
+    statures = [t["patient"]["stature_mm"] for t in truths]
+    assert all(b > a for a, b in zip(statures, statures[1:]))
+    assert len({t["patient"]["tilt_deg"] for t in truths}) == 5
+    first = {les["id"] for les in truths[0]["lesions"]}
+    assert any(les["id"] in first for les in truths[2]["lesions"])
+
+
+def test_spect_sample_spots_load_at_their_own_pixel_size(sample_dicom):
+    folder = sample_dicom / "spect"
+    truth = json.loads((folder / "truth.json").read_text())
+    labels = np.load(folder / "labels.npz")
+    st = mibgkit.load(folder)[0]
+    assert set(truth["spots"]) == {"thorax", "abdomen"}
+    for name, info in truth["spots"].items():
+        views = [v for v in st.views if v.kind == "static" and v.source.sop_instance_uid == info["sop_instance_uid"]]
+        assert sorted(v.view for v in views) == ["ANT", "POST"]
+        for v in views:
+            assert v.image.shape == (256, 256) and labels[f"spot_labels_{name}_{v.view}"].shape == (256, 256)
+            assert v.pixel_spacing_mm[0] == info["pixel_mm"] and 1.2 <= info["pixel_mm"] <= 2.4
+            assert v.frame_duration_s == info["frame_duration_s"]
+            assert int(v.image.sum()) == info["views"][v.view]["counts"]
+            for les in info["lesions"].values():
+                assert np.allclose(v.source.to_stored(*les["positions"][v.view]), les["stored_positions"][v.view])
