@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 __all__ = ["KEY_ENV", "key_path", "load_key", "patient_key"]
@@ -71,5 +72,10 @@ def patient_key(patient_id: str, key: bytes | None = None) -> str:
     pid = (patient_id or "").strip()
     if not pid:
         return ""
-    digest = hmac.new(key if key is not None else load_key(), pid.encode("utf-8"), hashlib.sha256)
-    return "P-" + digest.hexdigest()[:12]
+    return _keyed_hash(key if key is not None else load_key(), pid)
+
+
+@lru_cache(maxsize=4096)
+def _keyed_hash(key: bytes, pid: str) -> str:
+    """Cached per (key, ID): a folder of one patient's files hashes the ID once."""
+    return "P-" + hmac.new(key, pid.encode("utf-8"), hashlib.sha256).hexdigest()[:12]

@@ -13,6 +13,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from mibgkit.errors import PixelDataError
+from mibgkit.io._values import HeaderValues, as_values
 from mibgkit.io.headers import frame_pointers
 
 __all__ = ["NM_VECTORS", "frame_index"]
@@ -39,12 +40,12 @@ def _values(value: object) -> list[int]:
     return [int(value)]  # type: ignore[call-overload]
 
 
-def frame_index(ds: Dataset, path: str) -> dict[str, np.ndarray]:
+def frame_index(ds: Dataset | HeaderValues, path: str) -> dict[str, np.ndarray]:
     """Per-frame values of every NM vector present (named by the pointer or not).
 
     Parameters
     ----------
-    ds : pydicom.dataset.Dataset
+    ds : pydicom.dataset.Dataset or HeaderValues
         The object's header.
     path : str
         The file (for messages).
@@ -62,17 +63,18 @@ def frame_index(ds: Dataset, path: str) -> dict[str, np.ndarray]:
         A vector's length differs from Number of Frames, or a vector the Frame
         Increment Pointer names is absent although the object has several frames.
     """
+    v = as_values(ds)
     try:
-        n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+        n_frames = int(v.get("NumberOfFrames", 1) or 1)
     except (TypeError, ValueError) as exc:
         raise PixelDataError(
-            f"Number of Frames is not a number ({ds.get('NumberOfFrames')!r})", path
+            f"Number of Frames is not a number ({v.original('NumberOfFrames')!r})", path
         ) from exc
-    pointed = set(frame_pointers(ds))
+    pointed = set(frame_pointers(v))
     index: dict[str, np.ndarray] = {}
     for keyword in NM_VECTORS:
         try:
-            values = _values(ds.get(keyword))
+            values = _values(v.get(keyword))
         except (TypeError, ValueError) as exc:
             raise PixelDataError(f"{keyword} holds non-integer values", path) from exc
         if not values:

@@ -8,7 +8,8 @@ costs one header parse per file and no pixel I/O.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from mibgkit.errors import DicomReadError, NotDicomError, WrongModalityError
+from mibgkit.io._values import HeaderValues, as_values, strings
 
 __all__ = [
     "ObjectKind",
@@ -76,9 +78,14 @@ class Header:
         ``"slice"`` (one image of a per-slice volume series) or ``"dicomdir"``.
     kind_source : str
         How ``kind`` was decided (``"ImageType"``, ``"SOPClassUID"``, ``"inferred"``).
+    cached : HeaderValues, optional
+        Values already read from ``ds`` (kept, so nothing is decoded twice).
 
     Attributes
     ----------
+    values : HeaderValues
+        Cached values of ``ds``; every reader in :mod:`mibgkit.io` goes through it, so
+        each element is decoded once per file.
     modality, sop_class_uid, sop_instance_uid, study_uid, series_uid : str
         Read from the header once (empty when absent); modality in upper case.
     n_frames : int
@@ -89,6 +96,8 @@ class Header:
     ds: Dataset
     kind: ObjectKind
     kind_source: str
+    cached: InitVar[HeaderValues | None] = None
+    values: HeaderValues = field(init=False, repr=False)
     modality: str = field(init=False)
     sop_class_uid: str = field(init=False)
     sop_instance_uid: str = field(init=False)
@@ -96,15 +105,14 @@ class Header:
     series_uid: str = field(init=False)
     n_frames: int = field(init=False)
 
-    def __post_init__(self) -> None:
-        # read once: pydicom attribute access is the loader's main cost after decoding
-        ds = self.ds
-        self.modality = str(ds.get("Modality", "") or "").upper()
-        self.sop_class_uid = str(ds.get("SOPClassUID", "") or "")
-        self.sop_instance_uid = str(ds.get("SOPInstanceUID", "") or "")
-        self.study_uid = str(ds.get("StudyInstanceUID", "") or "")
-        self.series_uid = str(ds.get("SeriesInstanceUID", "") or "")
-        self.n_frames = _int(ds.get("NumberOfFrames"), 1)
+    def __post_init__(self, cached: HeaderValues | None) -> None:
+        v = self.values = cached if cached is not None and cached.ds is self.ds else HeaderValues(self.ds)
+        self.modality = str(v.get("Modality", "") or "").upper()
+        self.sop_class_uid = str(v.get("SOPClassUID", "") or "")
+        self.sop_instance_uid = str(v.get("SOPInstanceUID", "") or "")
+        self.study_uid = str(v.get("StudyInstanceUID", "") or "")
+        self.series_uid = str(v.get("SeriesInstanceUID", "") or "")
+        self.n_frames = _int(v.get("NumberOfFrames"), 1)
 
     @property
     def transfer_syntax(self) -> str:
@@ -146,35 +154,37 @@ def read_header(path: str | Path) -> Dataset:
     """
     p = str(path)
     try:
-        with open(p, "rb") as fh:
-            head = fh.read(_DICM_OFFSET + 4)
+        fh = open(p, "rb")
     except OSError as exc:
         raise DicomReadError(f"cannot open file ({exc.strerror})", p) from exc
-    if not head:
-        raise NotDicomError("empty file, not DICOM", p)
-    has_marker = head[_DICM_OFFSET : _DICM_OFFSET + 4] == b"DICM"
-    if not has_marker and not _looks_like_raw_dicom(head):
-        raise NotDicomError("not DICOM (no 'DICM' marker at byte 128)", p)
-    try:
-        ds = pydicom.dcmread(p, defer_size=_DEFER_BYTES, force=not has_marker)
-    except InvalidDicomError as exc:
-        raise NotDicomError(f"not DICOM ({exc})", p) from exc
-    except Exception as exc:  # pydicom raises many types on corrupt input
-        raise DicomReadError(f"corrupt DICOM header ({type(exc).__name__}: {exc})", p) from exc
+    with fh:  # one open: the marker check and the parse share the handle
+        head = fh.read(_DICM_OFFSET + 4)
+        if not head:
+            raise NotDicomError("empty file, not DICOM", p)
+        has_marker = head[_DICM_OFFSET : _DICM_OFFSET + 4] == b"DICM"
+        if not has_marker and not _looks_like_raw_dicom(head):
+            raise NotDicomError("not DICOM (no 'DICM' marker at byte 128)", p)
+        fh.seek(0)
+        try:
+            ds = pydicom.dcmread(fh, defer_size=_DEFER_BYTES, force=not has_marker)
+        except InvalidDicomError as exc:
+            raise NotDicomError(f"not DICOM ({exc})", p) from exc
+        except Exception as exc:  # pydicom raises many types on corrupt input
+            raise DicomReadError(f"corrupt DICOM header ({type(exc).__name__}: {exc})", p) from exc
     if len(ds) == 0:  # pydicom gives up silently when an element runs past the end of the file
         raise DicomReadError("no data element could be read (file truncated or corrupt)", p)
     return ds
 
 
-def _nm_kind(ds: Dataset) -> tuple[ObjectKind, str]:
-    image_type = [str(v).upper() for v in (ds.get("ImageType") or [])]
+def _nm_kind(v: HeaderValues) -> tuple[ObjectKind, str]:
+    image_type = [t.upper() for t in strings(v.get("ImageType"))]
     if len(image_type) > 2 and image_type[2] in _NM_TYPES:
         kind = _NM_TYPES[image_type[2]]
         # A reconstructed slice exported one file per slice carries its own position.
-        if kind == "recon" and _int(ds.get("NumberOfFrames"), 1) == 1 and "ImagePositionPatient" in ds:
+        if kind == "recon" and _int(v.get("NumberOfFrames"), 1) == 1 and "ImagePositionPatient" in v:
             return "slice", "ImageType+ImagePositionPatient"
         return kind, "ImageType"
-    pointers = {pydicom.datadict.keyword_for_tag(t) for t in _pointers(ds)}
+    pointers = set(frame_pointers(v))
     if "SliceVector" in pointers:
         return "recon", "inferred:FrameIncrementPointer"
     if pointers & {"AngularViewVector", "RotationVector"}:
@@ -183,25 +193,30 @@ def _nm_kind(ds: Dataset) -> tuple[ObjectKind, str]:
         return "dynamic", "inferred:FrameIncrementPointer"
     if "RRIntervalVector" in pointers or "TimeSlotVector" in pointers:
         return "gated", "inferred:FrameIncrementPointer"
-    if "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds:
+    if "ImagePositionPatient" in v and "ImageOrientationPatient" in v:
         return "slice", "inferred:ImagePositionPatient"
-    rows, cols = _int(ds.get("Rows"), 0), _int(ds.get("Columns"), 0)
+    rows, cols = _int(v.get("Rows"), 0), _int(v.get("Columns"), 0)
     if cols and rows / cols >= 2.5:
         return "whole_body", "inferred:aspect"
     return "static", "inferred"
 
 
-def _pointers(ds: Dataset) -> list[int]:
-    fip = ds.get("FrameIncrementPointer")
+def _pointers(v: HeaderValues) -> list[int]:
+    fip = v.get("FrameIncrementPointer")
     if fip is None:
         return []
     values = fip if isinstance(fip, list | tuple | pydicom.multival.MultiValue) else [fip]
-    return [int(v) for v in values]
+    return [int(t) for t in values]
 
 
-def frame_pointers(ds: Dataset) -> list[str]:
+@lru_cache(maxsize=256)
+def _pointer_name(tag: int) -> str:
+    return pydicom.datadict.keyword_for_tag(tag) or f"{tag:08X}"
+
+
+def frame_pointers(ds: Dataset | HeaderValues) -> list[str]:
     """Keywords the Frame Increment Pointer names, in order."""
-    return [pydicom.datadict.keyword_for_tag(t) or f"{t:08X}" for t in _pointers(ds)]
+    return [_pointer_name(t) for t in _pointers(as_values(ds))]
 
 
 def classify(ds: Dataset, path: str | Path) -> Header:
@@ -224,27 +239,28 @@ def classify(ds: Dataset, path: str | Path) -> Header:
         Not an NM image, NM secondary capture, or a PET/CT/NM slice series.
     """
     p = str(path)
+    v = HeaderValues(ds)
     meta = getattr(ds, "file_meta", None)
     media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
-    sop_class = str(ds.get("SOPClassUID", "") or media_class)
-    if sop_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
-        return Header(p, ds, "dicomdir", "SOPClassUID")
-    modality = str(ds.get("Modality", "") or "").upper()
+    sop_class = str(v.get("SOPClassUID", "") or media_class)
+    if sop_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in v:
+        return Header(p, ds, "dicomdir", "SOPClassUID", v)
+    modality = str(v.get("Modality", "") or "").upper()
     if sop_class in _NM_CLASSES:
-        kind, source = _nm_kind(ds)
-        return Header(p, ds, kind, source)
+        kind, source = _nm_kind(v)
+        return Header(p, ds, kind, source, v)
     if sop_class in _SC_CLASSES:
         if modality != "NM":
             raise WrongModalityError(f"Secondary Capture with modality {modality or 'none'}, not NM", p)
-        kind, source = _nm_kind(ds)
+        kind, source = _nm_kind(v)
         if kind not in ("whole_body", "static", "dynamic"):
             kind = "static"
-        return Header(p, ds, kind, source)
+        return Header(p, ds, kind, source, v)
     if sop_class in _SLICE_CLASSES:
-        return Header(p, ds, "slice", "SOPClassUID")
-    if not sop_class and modality == "NM" and "PixelData" in ds:
-        kind, source = _nm_kind(ds)
-        return Header(p, ds, kind, source)
+        return Header(p, ds, "slice", "SOPClassUID", v)
+    if not sop_class and modality == "NM" and "PixelData" in v:
+        kind, source = _nm_kind(v)
+        return Header(p, ds, kind, source, v)
     name = pydicom.uid.UID(sop_class).name if sop_class else "no SOP Class UID"
     raise WrongModalityError(
         f"{modality or 'no modality'} object ({name}); mibgkit loads NM, NM secondary capture, "

@@ -1,8 +1,8 @@
 """Trust-but-verify inventory of a DICOM archive: one row per file, errors are rows.
 
-Each file's header is read and, unless ``verify=False``, the file is fully loaded
-(pixels decoded, views identified), so the table says both what a file claims and
-whether mibgkit can use it. Series-level problems (one series spread over two studies,
+Each file's header is read once and, unless ``verify=False``, the file is fully loaded
+from that same header (pixels decoded, views identified), so the table says both what a
+file claims and whether mibgkit can use it. Series-level problems (one series spread over two studies,
 duplicate SOP Instance UIDs) are marked on the rows concerned.
 """
 
@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mibgkit.errors import MibgkitError
+from mibgkit.io._values import strings
 from mibgkit.io.deid import patient_key
 from mibgkit.io.discover import PathInput, discover
 from mibgkit.io.headers import Header, file_size, read_and_classify
-from mibgkit.io.loader import load, skip_reason
+from mibgkit.io.loader import skip_reason, studies_from_headers
 from mibgkit.io.model import Study
 
 __all__ = ["COLUMNS", "inventory_rows"]
@@ -48,14 +49,14 @@ COLUMNS = [
 
 
 def _header_row(h: Header) -> dict[str, Any]:
-    ds = h.ds
+    ds = h.values
     spacing = ds.get("PixelSpacing")
     return {
         "transfer_syntax": h.transfer_syntax,
         "sop_class": h.sop_class_uid,
         "modality": h.modality,
         "kind": h.kind,
-        "image_type": "\\".join(str(v) for v in (ds.get("ImageType") or [])),
+        "image_type": "\\".join(strings(ds.get("ImageType"))),
         "study_instance_uid": h.study_uid,
         "series_instance_uid": h.series_uid,
         "sop_instance_uid": h.sop_instance_uid,
@@ -153,7 +154,7 @@ def inventory_rows(
         if not verify:
             continue
         try:
-            studies = load(path, strict=True)
+            studies = studies_from_headers([header], strict=True)
         except Exception as exc:  # a row, never a crash
             row.update(status="skipped", reason=skip_reason(exc))
             continue

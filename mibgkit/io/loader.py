@@ -26,7 +26,7 @@ from mibgkit.io.pixels import DEFAULT_MAX_PIXEL_BYTES, decode_frames
 from mibgkit.io.planar import PlanarObjects, build_planar
 from mibgkit.io.spect import volume_from_multiframe, volume_from_slices
 
-__all__ = ["load", "load_headers", "skip_reason"]
+__all__ = ["load", "load_headers", "studies_from_headers", "skip_reason"]
 
 _PLANAR_KINDS = {"whole_body", "static", "dynamic", "gated", "tomo", "gated_tomo"}
 _VIEW_ORDER = {"ANT": 0, "POST": 1, "UNKNOWN": 2}
@@ -178,8 +178,37 @@ def load(
         raise ValueError(f"assume_view must be None, 'ANT' or 'POST', not {assume_view!r}")
     strict = _single_file(paths) if strict is None else strict
     headers, skipped = load_headers(paths, strict=strict)
+    return studies_from_headers(
+        headers, skipped, assume_view=assume_view, strict=strict, max_pixel_bytes=max_pixel_bytes
+    )
+
+
+def studies_from_headers(
+    headers: list[Header],
+    skipped: list[SkippedFile] | None = None,
+    *,
+    assume_view: ViewName | None = None,
+    strict: bool = False,
+    max_pixel_bytes: int = DEFAULT_MAX_PIXEL_BYTES,
+) -> StudyCollection:
+    """Decode and assemble headers already read and checked (see :func:`load_headers`).
+
+    Parameters
+    ----------
+    headers : list of Header
+        From :func:`load_headers` or :func:`mibgkit.io.headers.read_and_classify`; no
+        file is parsed again.
+    skipped : list of SkippedFile, optional
+        Files already skipped; kept in the result's ``skipped``.
+    assume_view, strict, max_pixel_bytes
+        As for :func:`load` (``strict`` defaults to False here).
+
+    Returns
+    -------
+    StudyCollection
+    """
     run = _Run(strict)
-    run.skipped = skipped
+    run.skipped = list(skipped or [])
     studies: dict[str, Study] = {}
     infos: dict[str, list[Header]] = defaultdict(list)
     slices: dict[str, list[tuple[Header, np.ndarray]]] = defaultdict(list)
@@ -201,7 +230,7 @@ def load(
                     ),
                 )
                 continue
-            frames = run.attempt(h.path, partial(decode_frames, h.ds, h.path, max_bytes=max_pixel_bytes))
+            frames = run.attempt(h.path, partial(decode_frames, h.values, h.path, max_bytes=max_pixel_bytes))
             if frames is not None:
                 slices[h.series_uid or h.path].append((h, frames[0]))
             continue
@@ -227,7 +256,7 @@ def load(
 
     for key, study in studies.items():
         ordered = sorted(infos[key], key=lambda h: (h.kind != "whole_body", h.path))
-        study.info = merge_info(study_info(h.ds) for h in ordered[:_INFO_SOURCES])
+        study.info = merge_info(study_info(h.values) for h in ordered[:_INFO_SOURCES])
         study.views.sort(
             key=lambda v: (
                 v.kind != "whole_body",
@@ -243,7 +272,7 @@ def load(
 
 
 def _build(h: Header, max_pixel_bytes: int) -> PlanarObjects | Volume:
-    frames = decode_frames(h.ds, h.path, max_bytes=max_pixel_bytes)
+    frames = decode_frames(h.values, h.path, max_bytes=max_pixel_bytes)
     if h.kind in _PLANAR_KINDS:
         return build_planar(h, frames)
     return volume_from_multiframe(h, frames)

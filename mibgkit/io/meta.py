@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from pydicom.dataset import Dataset
 
+from mibgkit.io._values import HeaderValues, as_values, strings
 from mibgkit.io.deid import patient_key
 from mibgkit.io.model import EnergyWindow, StudyInfo
 
@@ -82,8 +83,9 @@ def dicom_datetime(date: object, time: object = None) -> _dt.datetime | None:
     return _dt.datetime.combine(d, _time(time))
 
 
-def acquisition_datetime(ds: Dataset) -> _dt.datetime | None:
+def acquisition_datetime(ds: Dataset | HeaderValues) -> _dt.datetime | None:
     """Acquisition DateTime, else Acquisition Date + Time, else Content, Series, Study."""
+    ds = as_values(ds)
     found = dicom_datetime(ds.get("AcquisitionDateTime"))
     if found is not None:
         return found
@@ -107,9 +109,9 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _radiopharmaceutical(item: Dataset) -> str | None:
+def _radiopharmaceutical(item: HeaderValues) -> str | None:
     for seq_kw in ("RadiopharmaceuticalCodeSequence", "RadionuclideCodeSequence"):
-        seq = item.get(seq_kw)
+        seq = item.items(seq_kw)
         if seq:
             text = _text(seq[0].get("CodeMeaning"))
             if text:
@@ -117,7 +119,7 @@ def _radiopharmaceutical(item: Dataset) -> str | None:
     return _text(item.get("Radiopharmaceutical"))
 
 
-def _injection(ds: Dataset, item: Dataset, acquired: _dt.datetime | None) -> _dt.datetime | None:
+def _injection(ds: HeaderValues, item: HeaderValues, acquired: _dt.datetime | None) -> _dt.datetime | None:
     found = dicom_datetime(item.get("RadiopharmaceuticalStartDateTime"))
     if found is not None:
         return found
@@ -132,7 +134,7 @@ def _injection(ds: Dataset, item: Dataset, acquired: _dt.datetime | None) -> _dt
     return candidate
 
 
-def _activity_mbq(ds: Dataset, item: Dataset) -> float | None:
+def _activity_mbq(ds: HeaderValues, item: HeaderValues) -> float | None:
     dose = _positive(item.get("RadionuclideTotalDose"))
     if dose is None:
         return None
@@ -140,10 +142,10 @@ def _activity_mbq(ds: Dataset, item: Dataset) -> float | None:
     return dose / 1e6 if str(ds.get("Modality", "")).upper() == "PT" else dose
 
 
-def _energy_windows(ds: Dataset) -> list[EnergyWindow]:
+def _energy_windows(ds: HeaderValues) -> list[EnergyWindow]:
     out = []
-    for i, item in enumerate(ds.get("EnergyWindowInformationSequence") or [], start=1):
-        ranges = item.get("EnergyWindowRangeSequence") or []
+    for i, item in enumerate(ds.items("EnergyWindowInformationSequence"), start=1):
+        ranges = item.items("EnergyWindowRangeSequence")
         lower = _positive(ranges[0].get("EnergyWindowLowerLimit")) if ranges else None
         upper = _positive(ranges[0].get("EnergyWindowUpperLimit")) if ranges else None
         name = _text(item.get("EnergyWindowName")) or f"window {i}"
@@ -151,15 +153,15 @@ def _energy_windows(ds: Dataset) -> list[EnergyWindow]:
     return out
 
 
-def _collimator(ds: Dataset) -> str | None:
-    for item in ds.get("DetectorInformationSequence") or []:
+def _collimator(ds: HeaderValues) -> str | None:
+    for item in ds.items("DetectorInformationSequence"):
         name = _text(item.get("CollimatorGridName")) or _text(item.get("CollimatorType"))
         if name:
             return name
     return None
 
 
-def _age_years(ds: Dataset, study: _dt.datetime | None, acquired: _dt.datetime | None) -> float | None:
+def _age_years(ds: HeaderValues, study: _dt.datetime | None, acquired: _dt.datetime | None) -> float | None:
     """Birth date to study date when both are real dates (finer than '001Y'), else Patient Age."""
     age = parse_age(ds.get("PatientAge"))
     born = _date(ds.get("PatientBirthDate"))
@@ -169,12 +171,12 @@ def _age_years(ds: Dataset, study: _dt.datetime | None, acquired: _dt.datetime |
     return (when.date() - born).days / 365.25
 
 
-def study_info(ds: Dataset) -> StudyInfo:
+def study_info(ds: Dataset | HeaderValues) -> StudyInfo:
     """Typed study metadata from one object's header.
 
     Parameters
     ----------
-    ds : pydicom.dataset.Dataset
+    ds : pydicom.dataset.Dataset or HeaderValues
 
     Returns
     -------
@@ -182,9 +184,11 @@ def study_info(ds: Dataset) -> StudyInfo:
         ``patient_key`` is the keyed hash of Patient ID (:mod:`mibgkit.io.deid`); raw
         identifiers are only in ``phi``.
     """
+    ds = as_values(ds)
     study_dt = dicom_datetime(ds.get("StudyDate"), ds.get("StudyTime"))
     acquired = acquisition_datetime(ds)
-    rp = (ds.get("RadiopharmaceuticalInformationSequence") or [None])[0]
+    rp_items = ds.items("RadiopharmaceuticalInformationSequence")
+    rp = rp_items[0] if rp_items else None
     sex = _text(ds.get("PatientSex"))
     info = StudyInfo(
         study_instance_uid=str(ds.get("StudyInstanceUID", "") or ""),
@@ -202,14 +206,25 @@ def study_info(ds: Dataset) -> StudyInfo:
         model=_text(ds.get("ManufacturerModelName")),
         collimator=_collimator(ds),
         energy_windows=_energy_windows(ds),
-        image_type=tuple(str(v) for v in (ds.get("ImageType") or [])),
+        image_type=tuple(strings(ds.get("ImageType"))),
         study_description=_text(ds.get("StudyDescription")),
-        phi={kw: str(ds.get(kw)) for kw in PHI_KEYWORDS if ds.get(kw) not in (None, "")},
+        phi=_phi(ds),
     )
     info.scan_velocity_mm_s = _positive(ds.get("ScanVelocity"))
     duration_ms = _positive(ds.get("ActualFrameDuration"))
     info.frame_duration_s = duration_ms / 1000.0 if duration_ms is not None else None
     return info
+
+
+def _phi(ds: HeaderValues) -> dict[str, str]:
+    """Identifying values as pydicom prints them (person names decoded with the character set)."""
+    found = {}
+    for kw in PHI_KEYWORDS:
+        if kw in ds:
+            value = ds.get(kw)
+            if value not in (None, ""):
+                found[kw] = str(value)
+    return found
 
 
 def merge_info(infos: Iterable[StudyInfo]) -> StudyInfo:

@@ -17,6 +17,7 @@ from pydicom.encaps import generate_frames
 from pydicom.tag import Tag
 
 from mibgkit.errors import MissingTagError, PixelDataError
+from mibgkit.io._values import HeaderValues, as_values
 from mibgkit.io.headers import file_size
 
 __all__ = ["DEFAULT_MAX_PIXEL_BYTES", "expected_nbytes", "check_pixel_data", "decode_frames", "rescale"]
@@ -27,8 +28,8 @@ _PIXEL_DATA = 0x7FE00010
 _UNDEFINED = 0xFFFFFFFF
 
 
-def _int(ds: Dataset, keyword: str, path: str, default: int | None = None) -> int:
-    value = ds.get(keyword)
+def _int(v: HeaderValues, keyword: str, path: str, default: int | None = None) -> int:
+    value = v.get(keyword)
     if value is None or value == "":
         if default is not None:
             return default
@@ -36,15 +37,15 @@ def _int(ds: Dataset, keyword: str, path: str, default: int | None = None) -> in
     try:
         return int(value)
     except (TypeError, ValueError) as exc:
-        raise PixelDataError(f"{keyword} is not a number ({value!r})", path) from exc
+        raise PixelDataError(f"{keyword} is not a number ({v.original(keyword)!r})", path) from exc
 
 
-def expected_nbytes(ds: Dataset, path: str) -> int:
+def expected_nbytes(ds: Dataset | HeaderValues, path: str) -> int:
     """Decoded size in bytes that the header announces.
 
     Parameters
     ----------
-    ds : pydicom.dataset.Dataset
+    ds : pydicom.dataset.Dataset or HeaderValues
     path : str
         The file (for messages).
 
@@ -53,11 +54,12 @@ def expected_nbytes(ds: Dataset, path: str) -> int:
     int
         Rows x Columns x Number of Frames x Samples per Pixel x Bits Allocated / 8.
     """
-    rows = _int(ds, "Rows", path)
-    cols = _int(ds, "Columns", path)
-    frames = _int(ds, "NumberOfFrames", path, default=1)
-    samples = _int(ds, "SamplesPerPixel", path, default=1)
-    bits = _int(ds, "BitsAllocated", path)
+    v = as_values(ds)
+    rows = _int(v, "Rows", path)
+    cols = _int(v, "Columns", path)
+    frames = _int(v, "NumberOfFrames", path, default=1)
+    samples = _int(v, "SamplesPerPixel", path, default=1)
+    bits = _int(v, "BitsAllocated", path)
     if rows <= 0 or cols <= 0 or frames <= 0:
         raise PixelDataError(
             f"Rows {rows}, Columns {cols}, Number of Frames {frames}: not a valid size", path
@@ -67,12 +69,14 @@ def expected_nbytes(ds: Dataset, path: str) -> int:
     return rows * cols * frames * samples * bits // 8
 
 
-def check_pixel_data(ds: Dataset, path: str, *, max_bytes: int = DEFAULT_MAX_PIXEL_BYTES) -> None:
+def check_pixel_data(
+    ds: Dataset | HeaderValues, path: str, *, max_bytes: int = DEFAULT_MAX_PIXEL_BYTES
+) -> None:
     """Refuse pixel data that cannot match its header, without decoding it.
 
     Parameters
     ----------
-    ds : pydicom.dataset.Dataset
+    ds : pydicom.dataset.Dataset or HeaderValues
         Header read with deferred pixel data.
     path : str
         The file.
@@ -87,19 +91,21 @@ def check_pixel_data(ds: Dataset, path: str, *, max_bytes: int = DEFAULT_MAX_PIX
     MissingTagError
         Rows, Columns or Bits Allocated is missing.
     """
-    if _PIXEL_DATA not in ds:
+    v = as_values(ds)
+    if "PixelData" not in v:
         raise PixelDataError("no Pixel Data", path)
-    samples = _int(ds, "SamplesPerPixel", path, default=1)
+    samples = _int(v, "SamplesPerPixel", path, default=1)
     if samples != 1:
         raise PixelDataError(f"{samples} samples per pixel (colour); mibgkit loads grey-scale counts", path)
-    need = expected_nbytes(ds, path)
+    need = expected_nbytes(v, path)
     if need > max_bytes:
         raise PixelDataError(
-            f"header announces {ds.get('Rows')} x {ds.get('Columns')} x {ds.get('NumberOfFrames', 1)} "
-            f"pixels ({need / 2**20:.0f} MiB), more than the {max_bytes / 2**20:.0f} MiB limit",
+            f"header announces {v.original('Rows')} x {v.original('Columns')} x "
+            f"{v.original('NumberOfFrames', 1)} pixels ({need / 2**20:.0f} MiB), more than the "
+            f"{max_bytes / 2**20:.0f} MiB limit",
             path,
         )
-    elem = ds._dict[Tag(_PIXEL_DATA)]  # raw element: length and offset without reading the value
+    elem = v.ds._dict[Tag(_PIXEL_DATA)]  # raw element: length and offset without reading the value
     if isinstance(elem, RawDataElement):
         length, value, tell = elem.length, elem.value, elem.value_tell
     else:
@@ -115,14 +121,14 @@ def check_pixel_data(ds: Dataset, path: str, *, max_bytes: int = DEFAULT_MAX_PIX
                 path,
             )
         return
-    _check_encapsulated(ds, path)
+    _check_encapsulated(v, path)
 
 
-def _check_encapsulated(ds: Dataset, path: str) -> None:
-    rows, cols = int(ds.Rows), int(ds.Columns)
-    n_frames = _int(ds, "NumberOfFrames", path, default=1)
+def _check_encapsulated(v: HeaderValues, path: str) -> None:
+    rows, cols = int(v.get("Rows")), int(v.get("Columns"))
+    n_frames = _int(v, "NumberOfFrames", path, default=1)
     try:
-        first = next(generate_frames(ds.PixelData, number_of_frames=n_frames))
+        first = next(generate_frames(v.ds.PixelData, number_of_frames=n_frames))
     except StopIteration:
         raise PixelDataError("compressed pixel data holds no frame", path) from None
     except Exception as exc:
@@ -161,7 +167,7 @@ def _codestream_size(frame: bytes) -> tuple[int, int] | None:
     return None
 
 
-def rescale(ds: Dataset, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+def rescale(ds: Dataset | HeaderValues, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Rescale slope and intercept of every frame.
 
     Per-frame values come from the Pixel Value Transformation Sequence of the
@@ -172,20 +178,21 @@ def rescale(ds: Dataset, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     -------
     slopes, intercepts : ndarray of shape (n_frames,), float64
     """
-    slope = float(ds.get("RescaleSlope", 1) or 1)
-    intercept = float(ds.get("RescaleIntercept", 0) or 0)
-    shared = ds.get("SharedFunctionalGroupsSequence")
+    v = as_values(ds)
+    slope = float(v.get("RescaleSlope", 1) or 1)
+    intercept = float(v.get("RescaleIntercept", 0) or 0)
+    shared = v.items("SharedFunctionalGroupsSequence")
     if shared:
-        pvt = shared[0].get("PixelValueTransformationSequence")
+        pvt = shared[0].items("PixelValueTransformationSequence")
         if pvt:
             slope = float(pvt[0].get("RescaleSlope", slope) or slope)
             intercept = float(pvt[0].get("RescaleIntercept", intercept) or intercept)
     slopes = np.full(n_frames, slope)
     intercepts = np.full(n_frames, intercept)
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    per_frame = v.items("PerFrameFunctionalGroupsSequence")
     if per_frame and len(per_frame) == n_frames:
         for i, item in enumerate(per_frame):
-            pvt = item.get("PixelValueTransformationSequence")
+            pvt = item.items("PixelValueTransformationSequence")
             if pvt:
                 slopes[i] = float(pvt[0].get("RescaleSlope", slopes[i]) or slopes[i])
                 intercepts[i] = float(pvt[0].get("RescaleIntercept", intercepts[i]) or intercepts[i])
@@ -195,32 +202,47 @@ def rescale(ds: Dataset, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
 _NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}  # Implicit / Explicit VR Little Endian
 
 
-def _native_view(ds: Dataset, n_frames: int) -> np.ndarray | None:
-    """Uncompressed little-endian integer pixels as a read-only view of the bytes (no copy).
+def _native_bytes(v: HeaderValues, path: str, count: int) -> bytes | memoryview:
+    """The first ``count`` bytes of native Pixel Data, read straight from the file when deferred
+    (no second header parse, no copy into the dataset)."""
+    elem = v.ds._dict[Tag(_PIXEL_DATA)]
+    if isinstance(elem, RawDataElement) and elem.value is None:
+        with open(path, "rb") as fh:
+            fh.seek(elem.value_tell)
+            return fh.read(count)
+    return memoryview(v.ds.PixelData)[:count] if elem.value is not None else b""
+
+
+def _native_view(v: HeaderValues, path: str, n_frames: int) -> np.ndarray | None:
+    """Uncompressed little-endian integer pixels as a view of the bytes read (no further copy).
 
     Only for the plain case (one sample, all allocated bits stored); anything else goes
     through pydicom's decoders, which handle masking, sign extension and byte order.
     """
-    meta = getattr(ds, "file_meta", None)
+    meta = getattr(v.ds, "file_meta", None)
     if meta is None or str(meta.get("TransferSyntaxUID", "")) not in _NATIVE_LE:
         return None
-    bits = int(ds.BitsAllocated)
-    if bits not in (8, 16, 32) or int(ds.get("BitsStored", bits) or bits) != bits:
+    bits = int(v.get("BitsAllocated"))
+    if bits not in (8, 16, 32) or int(v.get("BitsStored", bits) or bits) != bits:
         return None
-    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    signed = int(v.get("PixelRepresentation", 0) or 0) == 1
     dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
-    rows, cols = int(ds.Rows), int(ds.Columns)
-    data = ds.PixelData
+    rows, cols = int(v.get("Rows")), int(v.get("Columns"))
     count = rows * cols * n_frames
+    data = _native_bytes(v, path, count * dtype.itemsize)
+    if len(data) < count * dtype.itemsize:
+        return None  # shorter than the header says: let pydicom decide what to do
     return np.frombuffer(data, dtype=dtype, count=count).reshape(n_frames, rows, cols)
 
 
-def decode_frames(ds: Dataset, path: str, *, max_bytes: int = DEFAULT_MAX_PIXEL_BYTES) -> np.ndarray:
+def decode_frames(
+    ds: Dataset | HeaderValues, path: str, *, max_bytes: int = DEFAULT_MAX_PIXEL_BYTES
+) -> np.ndarray:
     """Check, decode and rescale all frames of one object.
 
     Parameters
     ----------
-    ds : pydicom.dataset.Dataset
+    ds : pydicom.dataset.Dataset or HeaderValues
         The object's dataset (pixel data may still be deferred).
     path : str
         The file.
@@ -238,12 +260,13 @@ def decode_frames(ds: Dataset, path: str, *, max_bytes: int = DEFAULT_MAX_PIXEL_
     PixelDataError
         Pixel data inconsistent with the header or not decodable.
     """
-    check_pixel_data(ds, path, max_bytes=max_bytes)
-    n_frames = _int(ds, "NumberOfFrames", path, default=1)
-    raw = _native_view(ds, n_frames)
+    v = as_values(ds)
+    check_pixel_data(v, path, max_bytes=max_bytes)
+    n_frames = _int(v, "NumberOfFrames", path, default=1)
+    raw = _native_view(v, path, n_frames)
     if raw is None:
         try:
-            raw = ds.pixel_array
+            raw = v.ds.pixel_array
         except Exception as exc:  # decoders raise their own types
             raise PixelDataError(f"pixel data cannot be decoded ({type(exc).__name__}: {exc})", path) from exc
     if raw.ndim == 2:
@@ -251,12 +274,12 @@ def decode_frames(ds: Dataset, path: str, *, max_bytes: int = DEFAULT_MAX_PIXEL_
     if raw.shape[0] != n_frames:
         raise PixelDataError(f"decoded {raw.shape[0]} frames, header says {n_frames}", path)
     out = raw.astype(np.float32)
-    slopes, intercepts = rescale(ds, n_frames)
+    slopes, intercepts = rescale(v, n_frames)
     if np.any(slopes != 1):
         out *= slopes.astype(np.float32)[:, None, None]
     if np.any(intercepts != 0):
         out += intercepts.astype(np.float32)[:, None, None]
     # Free the cached decoded array; the float32 copy is what the model keeps.
-    ds._pixel_array = None
-    ds._pixel_id = {}
+    v.ds._pixel_array = None
+    v.ds._pixel_id = {}
     return out

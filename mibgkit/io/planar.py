@@ -14,6 +14,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from mibgkit.errors import GeometryError, MissingTagError
+from mibgkit.io._values import HeaderValues, as_values
 from mibgkit.io.frames import frame_index
 from mibgkit.io.headers import Header
 from mibgkit.io.meta import acquisition_datetime
@@ -33,7 +34,7 @@ class PlanarObjects:
     projections: list[Projections] = field(default_factory=list)
 
 
-def pixel_spacing(ds: Dataset, path: str) -> tuple[float, float]:
+def pixel_spacing(ds: Dataset | HeaderValues, path: str) -> tuple[float, float]:
     """(row, col) spacing in mm: Pixel Spacing, else Imager / Nominal Scanned Pixel Spacing.
 
     Raises
@@ -43,15 +44,16 @@ def pixel_spacing(ds: Dataset, path: str) -> tuple[float, float]:
     GeometryError
         The value is not two positive numbers.
     """
+    hv = as_values(ds)
     for keyword in ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing"):
-        value = ds.get(keyword)
+        value = hv.get(keyword)
         if value:
             try:
                 row, col = (float(v) for v in value)
             except (TypeError, ValueError) as exc:
-                raise GeometryError(f"{keyword} {value!r} is not two numbers", path) from exc
+                raise GeometryError(f"{keyword} {hv.original(keyword)!r} is not two numbers", path) from exc
             if not (row > 0 and col > 0 and np.isfinite(row) and np.isfinite(col)):
-                raise GeometryError(f"{keyword} {value!r} is not positive", path)
+                raise GeometryError(f"{keyword} {hv.original(keyword)!r} is not positive", path)
             return row, col
     raise MissingTagError("Pixel Spacing is missing (needed for mm)", path)
 
@@ -64,19 +66,20 @@ def _float(value: object) -> float | None:
     return f if np.isfinite(f) else None
 
 
-def _detector_item(ds: Dataset, det: int) -> Dataset | None:
-    dis = ds.get("DetectorInformationSequence") or []
+def _detector_item(v: HeaderValues, det: int) -> HeaderValues | None:
+    dis = v.items("DetectorInformationSequence")
     if 0 < det <= len(dis):
         return dis[det - 1]
     return dis[0] if len(dis) == 1 else None
 
 
-def _scan_fov_mm(item: Dataset | None) -> float | None:
+def _scan_fov_mm(item: HeaderValues | None) -> float | None:
     """Detector field of view along the scan (the short side of a rectangular detector)."""
-    if item is None or not item.get("FieldOfViewDimensions"):
+    value = item.get("FieldOfViewDimensions") if item is not None else None
+    if not value:
         return None
     try:
-        dims = [float(v) for v in item.FieldOfViewDimensions]
+        dims = [float(x) for x in value]
     except (TypeError, ValueError):
         return None
     dims = [d for d in dims if d > 0]
@@ -89,6 +92,18 @@ def _normalize(image: np.ndarray, flip_rows: bool, mirror: bool) -> np.ndarray:
     if mirror:
         image = image[:, ::-1]
     return np.ascontiguousarray(image)
+
+
+def _normalize_stack(frames: np.ndarray, members: list[int], flip: bool, mirror: bool) -> np.ndarray:
+    """Frames ``members`` in the normalized frame, (n, rows, cols): consecutive frames that need
+    no flip are a view of ``frames``, not a copy."""
+    first, last = members[0], members[-1]
+    block = frames[first : last + 1] if members == list(range(first, last + 1)) else frames[members]
+    if flip:
+        block = block[:, ::-1, :]
+    if mirror:
+        block = block[:, :, ::-1]
+    return np.ascontiguousarray(block)
 
 
 def _trust_lateral(evidence: dict[int, ViewEvidence], orient: dict[int, FrameOrientation]) -> bool:
@@ -115,15 +130,18 @@ def build_planar(header: Header, frames: np.ndarray) -> PlanarObjects:
     -------
     PlanarObjects
     """
-    ds, path = header.ds, header.path
-    index = frame_index(ds, path)
-    spacing = pixel_spacing(ds, path)
+    hv, path = header.values, header.path
+    index = frame_index(hv, path)
+    spacing = pixel_spacing(hv, path)
     if header.kind in ("tomo", "gated_tomo"):
         return PlanarObjects(projections=[_projections(header, frames, index, spacing)])
 
     dets = index["DetectorVector"]
-    evidence = identify_views(ds, [int(d) for d in np.unique(dets)])
-    orient = {d: frame_orientation(ds, _detector_item(ds, d)) for d in evidence}
+    evidence = identify_views(hv, [int(d) for d in np.unique(dets)])
+    whole_body = header.kind == "whole_body"
+    orient = {
+        d: frame_orientation(hv, _detector_item(hv, d), use_patient_position=whole_body) for d in evidence
+    }
     trust = _trust_lateral(evidence, orient)
     out = PlanarObjects()
     groups: dict[tuple[int, int], list[int]] = {}
@@ -131,10 +149,10 @@ def build_planar(header: Header, frames: np.ndarray) -> PlanarObjects:
         groups.setdefault((int(d), int(e)), []).append(i)
 
     rows, cols = int(frames.shape[1]), int(frames.shape[2])
-    durations = _frame_durations(ds, index, len(frames))
-    series_description = str(ds.get("SeriesDescription", "") or "")
-    velocity = _positive(ds.get("ScanVelocity"))
-    acquired = acquisition_datetime(ds)
+    durations = _frame_durations(hv, index, len(frames))
+    series_description = str(hv.get("SeriesDescription", "") or "")
+    velocity = _positive(hv.get("ScanVelocity"))
+    acquired = acquisition_datetime(hv)
     phases = index.get(_phase_key(header.kind), np.ones(len(frames), dtype=np.int64))
     for (det, ew), members in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         ev, ori = evidence[det], orient[det]
@@ -153,11 +171,10 @@ def build_planar(header: Header, frames: np.ndarray) -> PlanarObjects:
             )
             for i in members
         ]
-        images = [_normalize(frames[i], flip, mirror) for i in members]
         if header.kind in ("dynamic", "gated"):
             out.dynamics.append(
                 DynamicSeries(
-                    frames=np.stack(images),
+                    frames=_normalize_stack(frames, members, flip, mirror),
                     view=ev.view,
                     view_source=ev.source,
                     pixel_spacing_mm=spacing,
@@ -173,7 +190,8 @@ def build_planar(header: Header, frames: np.ndarray) -> PlanarObjects:
                 )
             )
             continue
-        fov = _scan_fov_mm(_detector_item(ds, det))
+        fov = _scan_fov_mm(_detector_item(hv, det))
+        images = [_normalize(frames[i], flip, mirror) for i in members]
         for i, image, src in zip(members, images, sources):
             out.views.append(
                 PlanarView(
@@ -215,12 +233,12 @@ def _time_order(members: list[int], index: dict[str, np.ndarray], kind: str) -> 
     return sorted(members, key=lambda i: tuple(int(a[i]) for a in arrays))
 
 
-def _frame_durations(ds: Dataset, index: dict[str, np.ndarray], n: int) -> list[float | None]:
+def _frame_durations(hv: HeaderValues, index: dict[str, np.ndarray], n: int) -> list[float | None]:
     """Seconds per frame: its phase's Actual Frame Duration, else the object's, else Frame Time."""
-    ms = _positive(ds.get("ActualFrameDuration")) or _positive(ds.get("FrameTime"))
+    ms = _positive(hv.get("ActualFrameDuration")) or _positive(hv.get("FrameTime"))
     default = ms / 1000.0 if ms is not None else None
     out: list[float | None] = [default] * n
-    phases = ds.get("PhaseInformationSequence")
+    phases = hv.items("PhaseInformationSequence")
     if phases and "PhaseVector" in index:
         per_phase = [_positive(item.get("ActualFrameDuration")) for item in phases]
         for i, p in enumerate(index["PhaseVector"].tolist()):
@@ -236,21 +254,22 @@ def _projections(
         frames=frames,
         pixel_spacing_mm=spacing,
         index=index,
-        angles_deg=projection_angles(header.ds, index),
+        angles_deg=projection_angles(header.values, index),
         source_path=header.path,
         sop_instance_uid=header.sop_instance_uid,
         series_instance_uid=header.series_uid,
     )
 
 
-def projection_angles(ds: Dataset, index: dict[str, np.ndarray]) -> np.ndarray | None:
+def projection_angles(ds: Dataset | HeaderValues, index: dict[str, np.ndarray]) -> np.ndarray | None:
     """Gantry angle (degrees, 0-360) of each projection, or None when it cannot be computed.
 
     angle = start + step x (view - 1), with the step counted positive for a clockwise
     (``CW``) rotation and negative for ``CC``; the start is the detector's own Start
     Angle (Detector Information Sequence) when given, else the rotation's.
     """
-    rotations = ds.get("RotationInformationSequence")
+    hv = as_values(ds)
+    rotations = hv.items("RotationInformationSequence")
     if not rotations or "AngularViewVector" not in index:
         return None
     n = len(index["AngularViewVector"])
@@ -264,7 +283,7 @@ def projection_angles(ds: Dataset, index: dict[str, np.ndarray]) -> np.ndarray |
         item = rotations[r - 1]
         step = _float(item.get("AngularStep"))
         start = _float(item.get("StartAngle"))
-        det_item = _detector_item(ds, int(det[i]))
+        det_item = _detector_item(hv, int(det[i]))
         det_start = _float(det_item.get("StartAngle")) if det_item is not None else None
         if det_start is not None:
             start = det_start

@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pydicom.dataset import Dataset
 
 from mibgkit.errors import GeometryError, MissingTagError, MixedSeriesError
-from mibgkit.io._values import floats
+from mibgkit.io._values import HeaderValues, floats
 from mibgkit.io.frames import frame_index
 from mibgkit.io.headers import Header
 from mibgkit.io.model import StoredFrame, Volume
@@ -32,10 +31,10 @@ _DEFAULT_IOP = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 _SPACING_TOLERANCE = 0.01  # relative; beyond it a per-slice series is not a regular grid
 
 
-def _vector(value: object, n: int, what: str, path: str) -> np.ndarray:
-    v = floats(value, n)
+def _vector(hv: HeaderValues, keyword: str, n: int, what: str, path: str) -> np.ndarray:
+    v = floats(hv.get(keyword), n)
     if v is None:
-        raise GeometryError(f"{what} {value!r} is not {n} numbers", path)
+        raise GeometryError(f"{what} {hv.original(keyword)!r} is not {n} numbers", path)
     return v
 
 
@@ -49,14 +48,14 @@ def _axes(iop: np.ndarray, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return row, col, normal / np.linalg.norm(normal)
 
 
-def _geometry_item(ds: Dataset) -> tuple[object, object, str]:
-    """(ImagePositionPatient, ImageOrientationPatient, source) from the top level or the detector."""
-    if ds.get("ImagePositionPatient") and ds.get("ImageOrientationPatient"):
-        return ds.ImagePositionPatient, ds.ImageOrientationPatient, "ImagePositionPatient"
-    for item in ds.get("DetectorInformationSequence") or []:
+def _geometry_item(hv: HeaderValues) -> tuple[HeaderValues | None, str]:
+    """(the item holding Image Position/Orientation, source): top level or detector."""
+    if hv.get("ImagePositionPatient") and hv.get("ImageOrientationPatient"):
+        return hv, "ImagePositionPatient"
+    for item in hv.items("DetectorInformationSequence"):
         if item.get("ImagePositionPatient") and item.get("ImageOrientationPatient"):
-            return item.ImagePositionPatient, item.ImageOrientationPatient, "DetectorInformationSequence"
-    return None, None, "assumed"
+            return item, "DetectorInformationSequence"
+    return None, "assumed"
 
 
 def volume_from_multiframe(header: Header, frames: np.ndarray) -> Volume:
@@ -82,7 +81,7 @@ def volume_from_multiframe(header: Header, frames: np.ndarray) -> Volume:
     GeometryError
         Orientation not orthonormal, spacing zero.
     """
-    ds, path = header.ds, header.path
+    ds, path = header.values, header.path
     index = frame_index(ds, path)
     order = (
         np.argsort(index["SliceVector"], kind="stable") if "SliceVector" in index else np.arange(len(frames))
@@ -98,11 +97,12 @@ def volume_from_multiframe(header: Header, frames: np.ndarray) -> Volume:
     step_mm = float(step)
     if step_mm == 0 or not np.isfinite(step_mm):
         raise GeometryError(f"Spacing Between Slices is {step_mm}", path)
-    ipp, iop, source = _geometry_item(ds)
-    position = _vector(ipp, 3, "Image Position (Patient)", path) if ipp is not None else np.zeros(3)
-    orientation = (
-        _vector(iop, 6, "Image Orientation (Patient)", path) if iop is not None else np.array(_DEFAULT_IOP)
-    )
+    geometry, source = _geometry_item(ds)
+    if geometry is not None:
+        position = _vector(geometry, "ImagePositionPatient", 3, "Image Position (Patient)", path)
+        orientation = _vector(geometry, "ImageOrientationPatient", 6, "Image Orientation (Patient)", path)
+    else:
+        position, orientation = np.zeros(3), np.array(_DEFAULT_IOP)
     row, col, normal = _axes(orientation, path)
     slice_axis = normal if step_mm > 0 else -normal
     rows, cols = int(frames.shape[1]), int(frames.shape[2])
@@ -146,19 +146,19 @@ def volume_from_slices(headers: Sequence[Header], slices: Sequence[np.ndarray]) 
     first = headers[0]
     path = first.path
     for h in headers:
-        if not h.ds.get("ImagePositionPatient") or not h.ds.get("ImageOrientationPatient"):
+        if not h.values.get("ImagePositionPatient") or not h.values.get("ImageOrientationPatient"):
             raise GeometryError("slice without Image Position/Orientation (Patient)", h.path)
-    iop = _vector(first.ds.ImageOrientationPatient, 6, "Image Orientation (Patient)", path)
+    iop = _vector(first.values, "ImageOrientationPatient", 6, "Image Orientation (Patient)", path)
     row, col, normal = _axes(iop, path)
     shape = slices[0].shape
     for h, s in zip(headers, slices):
-        other = _vector(h.ds.ImageOrientationPatient, 6, "Image Orientation (Patient)", h.path)
+        other = _vector(h.values, "ImageOrientationPatient", 6, "Image Orientation (Patient)", h.path)
         if s.shape != shape:
             raise MixedSeriesError(f"slice is {s.shape}, series has {shape} (from {first.path})", h.path)
         if not np.allclose(other, iop, atol=1e-3):
             raise MixedSeriesError(f"slice orientation {other.tolist()} differs from {first.path}", h.path)
     positions = np.array(
-        [_vector(h.ds.ImagePositionPatient, 3, "Image Position (Patient)", h.path) for h in headers]
+        [_vector(h.values, "ImagePositionPatient", 3, "Image Position (Patient)", h.path) for h in headers]
     )
     along = positions @ normal
     order = np.argsort(along, kind="stable")
@@ -173,8 +173,8 @@ def volume_from_slices(headers: Sequence[Header], slices: Sequence[np.ndarray]) 
         if np.any(np.abs(gaps - step) > _SPACING_TOLERANCE * step + 1e-3):
             raise GeometryError(f"uneven slice spacing ({gaps.min():.3f}-{gaps.max():.3f} mm)", path)
     else:
-        step = float(first.ds.get("SpacingBetweenSlices") or first.ds.get("SliceThickness") or 1.0)
-    row_mm, col_mm = pixel_spacing(first.ds, path)
+        step = float(first.values.get("SpacingBetweenSlices") or first.values.get("SliceThickness") or 1.0)
+    row_mm, col_mm = pixel_spacing(first.values, path)
     origin = positions[order[0]]
     sources = [
         StoredFrame(headers[i].path, headers[i].sop_instance_uid, 1, (int(shape[0]), int(shape[1])))
@@ -188,7 +188,7 @@ def volume_from_slices(headers: Sequence[Header], slices: Sequence[np.ndarray]) 
         modality=first.modality,
         sources=sources,
         series_instance_uid=first.series_uid,
-        frame_of_reference_uid=str(first.ds.get("FrameOfReferenceUID", "") or "") or None,
-        series_description=str(first.ds.get("SeriesDescription", "") or ""),
+        frame_of_reference_uid=str(first.values.get("FrameOfReferenceUID", "") or "") or None,
+        series_description=str(first.values.get("SeriesDescription", "") or ""),
         geometry_source="ImagePositionPatient",
     )

@@ -10,15 +10,15 @@ SNOMED-RT form.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
-from mibgkit.io._values import floats
+from mibgkit.io._values import HeaderValues, as_values, floats
 from mibgkit.io.model import ViewName
 
 __all__ = ["ViewEvidence", "view_from_code", "view_from_text", "detector_from_text", "identify_views"]
@@ -62,14 +62,15 @@ class ViewEvidence:
     label: str = ""
 
 
-def view_from_code(item: Dataset) -> ViewName | None:
+def view_from_code(item: Dataset | HeaderValues) -> ViewName | None:
     """ANT / POST from one code item (code value, else its meaning as text); None if neither."""
-    value = str(item.get("CodeValue", "") or item.get("LongCodeValue", "") or "").strip()
+    code = as_values(item)
+    value = str(code.get("CodeValue", "") or code.get("LongCodeValue", "") or "").strip()
     if value in _ANT_CODES:
         return "ANT"
     if value in _POST_CODES:
         return "POST"
-    return view_from_text(str(item.get("CodeMeaning", "") or ""))
+    return view_from_text(str(code.get("CodeMeaning", "") or ""))
 
 
 def _tokens(text: str) -> list[str]:
@@ -94,35 +95,41 @@ def detector_from_text(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _first_code(seq: object) -> Dataset | None:
-    if isinstance(seq, Sequence) and len(seq) and isinstance(seq[0], Dataset):
-        return seq[0]
-    return None
+def _first_code(v: HeaderValues, keyword: str) -> HeaderValues | None:
+    items = v.items(keyword)
+    return items[0] if items else None
 
 
-def _normal(iop: object) -> np.ndarray | None:
+def _normal(iop: object) -> tuple[float, float, float] | None:
+    """Unit normal of an Image Orientation (plain floats: numpy costs more than the maths on 3-vectors)."""
     v = floats(iop, 6)
     if v is None:
         return None
-    n = np.cross(v[:3], v[3:])
-    norm = np.linalg.norm(n)
-    return n / norm if norm > 0.5 else None
+    r0, r1, r2, c0, c1, c2 = (float(x) for x in v)
+    n = (r1 * c2 - r2 * c1, r2 * c0 - r0 * c2, r0 * c1 - r1 * c0)
+    norm = math.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
+    return (n[0] / norm, n[1] / norm, n[2] / norm) if norm > 0.5 else None
 
 
-def _view_from_normals(detectors: list[Dataset]) -> list[ViewName | None]:
+def _close(a: tuple[float, ...], b: tuple[float, ...], atol: float = 1e-3, rtol: float = 1e-5) -> bool:
+    """``numpy.allclose(a, b, rtol, atol)`` for short tuples."""
+    return all(abs(x - y) <= atol + rtol * abs(y) for x, y in zip(a, b))
+
+
+def _view_from_normals(detectors: list[HeaderValues]) -> list[ViewName | None]:
     """ANT/POST from per-detector orientation: image normal +y (posterior) is an anterior view.
 
     Only trusted when the detectors' orientations differ from each other (or there is one
     detector): vendors that copy one orientation to every head say nothing per head.
     """
-    normals = [_normal(d.get("ImageOrientationPatient")) for d in detectors]
-    if any(n is None for n in normals):
+    found = [_normal(d.get("ImageOrientationPatient")) for d in detectors]
+    normals = [n for n in found if n is not None]
+    if len(normals) < len(found):
         return [None] * len(detectors)
-    if len(normals) > 1 and any(np.allclose(normals[0], n, atol=1e-3) for n in normals[1:]):  # type: ignore[arg-type]
+    if len(normals) > 1 and any(_close(normals[0], n) for n in normals[1:]):
         return [None] * len(detectors)
     out: list[ViewName | None] = []
     for n in normals:
-        assert n is not None
         if abs(n[1]) < 0.9:
             out.append(None)  # lateral or oblique
         else:
@@ -130,12 +137,12 @@ def _view_from_normals(detectors: list[Dataset]) -> list[ViewName | None]:
     return out
 
 
-def identify_views(ds: Dataset, detectors_used: Sequence[int]) -> dict[int, ViewEvidence]:
+def identify_views(ds: Dataset | HeaderValues, detectors_used: Sequence[int]) -> dict[int, ViewEvidence]:
     """The view of each detector used by an object's frames.
 
     Parameters
     ----------
-    ds : pydicom.dataset.Dataset
+    ds : pydicom.dataset.Dataset or HeaderValues
         The object's header.
     detectors_used : sequence of int
         1-based detector numbers the frames refer to (Detector Vector values).
@@ -146,18 +153,19 @@ def identify_views(ds: Dataset, detectors_used: Sequence[int]) -> dict[int, View
         Detector number -> :class:`ViewEvidence`.
     """
     dets = sorted(set(int(d) for d in detectors_used)) or [1]
-    dis = [d for d in (ds.get("DetectorInformationSequence") or []) if isinstance(d, Dataset)]
+    v = as_values(ds)
+    dis = v.items("DetectorInformationSequence")
     result: dict[int, ViewEvidence] = {}
 
-    top = _first_code(ds.get("ViewCodeSequence"))
+    top = _first_code(v, "ViewCodeSequence")
     top_view = view_from_code(top) if top is not None else None
     top_label = str(top.get("CodeMeaning", "") or "") if top is not None else ""
     normal_views = _view_from_normals(dis) if dis else []
 
     for det in dets:
         item = dis[det - 1] if 0 < det <= len(dis) else (dis[0] if len(dis) == 1 else None)
-        det_code = _first_code(item.get("ViewCodeSequence")) if item is not None else None
-        det_label = str(det_code.get("CodeMeaning", "") or det_code.get("CodeValue", "")) if det_code else ""
+        det_code = _first_code(item, "ViewCodeSequence") if item is not None else None
+        det_label = str(det_code.get("CodeMeaning", "") or det_code.get("CodeValue", "")) if det_code is not None else ""
         label = det_label or top_label
         if top_view is not None and len(dets) == 1:
             result[det] = ViewEvidence(top_view, "ViewCodeSequence", label)
@@ -171,7 +179,7 @@ def identify_views(ds: Dataset, detectors_used: Sequence[int]) -> dict[int, View
             result[det] = ViewEvidence(normal_views[idx], "DetectorInformationSequence", label)  # type: ignore[arg-type]
             continue
         if len(dets) == 1:  # one text cannot name the views of several heads
-            found = _view_from_texts(ds)
+            found = _view_from_texts(v)
             if found is not None:
                 view, keyword, text = found
                 result[det] = ViewEvidence(view, f"text:{keyword}", label or text)
@@ -180,10 +188,10 @@ def identify_views(ds: Dataset, detectors_used: Sequence[int]) -> dict[int, View
     return result
 
 
-def _view_from_texts(ds: Dataset) -> tuple[ViewName, str, str] | None:
+def _view_from_texts(v: HeaderValues) -> tuple[ViewName, str, str] | None:
     """(view, keyword, text) from the first free-text attribute that names one view."""
     for keyword in _TEXT_KEYWORDS:
-        text = str(ds.get(keyword, "") or "")
+        text = str(v.get(keyword, "") or "")
         view = view_from_text(text) if text else None
         if view is not None:
             return view, keyword, text

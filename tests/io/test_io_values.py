@@ -1,0 +1,89 @@
+"""The loader's fast value reader agrees with pydicom, and every file is parsed once."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from pydicom.datadict import keyword_for_tag
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+
+from mibgkit.io import load
+from mibgkit.io._values import HeaderValues
+from mibgkit.io.inventory import inventory_rows
+
+
+def _dicom_files(*folders: Path) -> list[Path]:
+    return [p for f in folders for p in sorted(f.rglob("*")) if p.is_file() and p.read_bytes()[128:132] == b"DICM"]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, MultiValue | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _compare(fast: HeaderValues, ref: Dataset, where: str) -> int:
+    """Every public element of ``ref`` (recursively) read through ``fast``; returns the count."""
+    n = 0
+    for elem in ref:
+        keyword = keyword_for_tag(elem.tag)
+        if not keyword or keyword == "PixelData" or elem.tag.group & 0xFF00 == 0x6000:
+            continue
+        n += 1
+        if isinstance(elem.value, Sequence):  # items first: the fast path parses them itself
+            items = fast.items(keyword)
+            assert len(items) == len(elem.value), f"{where} {keyword}"
+            n += sum(_compare(a, b, f"{where} {keyword}") for a, b in zip(items, elem.value))
+            continue
+        got, want = fast.get(keyword), elem.value
+        if elem.VR == "PN":
+            got, want = str(got), str(want)
+        assert _plain(got) == _plain(want), f"{where} {keyword} ({elem.VR}): {got!r} != {want!r}"
+        assert isinstance(got, list) == isinstance(want, MultiValue | list), f"{where} {keyword}"
+    return n
+
+
+def test_fast_values_equal_pydicom(nm_dicom: Path, sample_dicom: Path) -> None:
+    files = _dicom_files(nm_dicom, sample_dicom)
+    assert len(files) >= 15
+    n = 0
+    for path in files:
+        fast = HeaderValues(pydicom.dcmread(path, defer_size=4096))
+        n += _compare(fast, pydicom.dcmread(path), path.name)
+    assert n > 1000
+
+
+@pytest.mark.parametrize("name", ["PatientName", "OtherPatientIDs", "InstitutionName"])
+def test_non_ascii_and_multi_values_go_through_pydicom(tmp_path: Path, nm_dicom: Path, name: str) -> None:
+    ds = pydicom.dcmread(nm_dicom / "nmqc" / "FourBar.dcm")
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    values = {"PatientName": "Müller^Zoë", "OtherPatientIDs": ["A-1", "B-2"], "InstitutionName": "Hôpital"}
+    setattr(ds, name, values[name])
+    ds.save_as(tmp_path / "x.dcm")
+    fast = HeaderValues(pydicom.dcmread(tmp_path / "x.dcm", defer_size=4096))
+    want = pydicom.dcmread(tmp_path / "x.dcm").get(name)
+    assert str(fast.get(name)) == str(want)
+
+
+def _dcmread_calls(fn: Any) -> int:
+    profile = cProfile.Profile()
+    profile.runcall(fn)
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    return sum(v[1] for k, v in stats.items() if k[2] == "dcmread" and k[0].endswith("filereader.py"))
+
+
+def test_inventory_parses_each_file_once(nm_dicom: Path) -> None:
+    folder = nm_dicom / "linaqa"
+    n_dicom = len(_dicom_files(folder))
+    rows: list[dict[str, Any]] = []
+    assert _dcmread_calls(lambda: rows.extend(inventory_rows(folder, verify=True))) == n_dicom
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert len(ok) == n_dicom and all(r["views"] or r["dynamics"] for r in ok)  # verified, not just listed
+    assert _dcmread_calls(lambda: load(folder)) == n_dicom
