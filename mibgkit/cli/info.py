@@ -19,12 +19,34 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("path", nargs="+", help="DICOM file(s), folder(s) or DICOMDIR")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="list every non-DICOM file (by default more than a few are counted by suffix)",
+    )
+    p.add_argument(
         "--assume-view", choices=["ANT", "POST"], default=None, help="view of a single unknown view"
     )
     return p
 
 
-def _text(summary: dict[str, Any]) -> str:
+_LIST_NOT_DICOM = 3  # more non-DICOM files than this are summarised by suffix
+
+
+def _skipped_lines(skipped: list[dict[str, Any]], verbose: bool) -> list[str]:
+    """Skipped files with reasons; sidecars (truth.json, README, ...) counted, not listed."""
+    from collections import Counter
+    from pathlib import PurePath
+
+    not_dicom = [k for k in skipped if k["reason"].startswith("NotDicomError")]
+    if verbose or len(not_dicom) <= _LIST_NOT_DICOM:
+        return [f"  {k['path']}: {k['reason']}" for k in skipped]
+    lines = [f"  {k['path']}: {k['reason']}" for k in skipped if k not in not_dicom]
+    suffixes = Counter(PurePath(k["path"]).suffix or "(no suffix)" for k in not_dicom)
+    counts = ", ".join(f"{n} {sfx}" for sfx, n in suffixes.most_common())
+    lines.append(f"  {len(not_dicom)} non-DICOM files ({counts}), e.g. {not_dicom[0]['path']}; -v lists them")
+    return lines
+
+
+def _text(summary: dict[str, Any], verbose: bool = False) -> str:
     lines: list[str] = []
     studies, skipped = summary["studies"], summary["skipped"]
     lines.append(f"{len(studies)} stud{'y' if len(studies) == 1 else 'ies'}, {len(skipped)} skipped file(s)")
@@ -67,7 +89,7 @@ def _text(summary: dict[str, Any]) -> str:
     if skipped:
         lines.append("")
         lines.append("skipped:")
-        lines += [f"  {k['path']}: {k['reason']}" for k in skipped]
+        lines += _skipped_lines(skipped, verbose)
     return "\n".join(lines)
 
 
@@ -89,5 +111,5 @@ def run(args: argparse.Namespace) -> int:
             raise MibgkitError("no such file or folder", p)
     studies = load(args.path, assume_view=args.assume_view, strict=False)
     summary = describe(studies)
-    print(json.dumps(summary, indent=2) if args.json else _text(summary))
+    print(json.dumps(summary, indent=2) if args.json else _text(summary, args.verbose))
     return 0 if studies else 1
