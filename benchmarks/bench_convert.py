@@ -11,7 +11,10 @@ Reference UIDs and Patient ID, in nested folders with suffix-less file names:
 
 Every tool runs as a subprocess on the same tree in the same run (wall clock, start-up
 included): ``mibgkit convert`` with 1 and 2 workers, ``dcm2niix -z y`` and
-``dicom2nifti``. A study counts as converted correctly by a tool when every stored image
+``dicom2nifti``; with ``--before DIR`` also an older mibgkit (a copy of the package
+in DIR, put first on ``PYTHONPATH``). Each tool runs ``--reps`` times, round robin, and
+the table gives medians of wall clock and of CPU time (user + system of the process
+and its children; CPU does not depend on how busy the shared machine is). A study counts as converted correctly by a tool when every stored image
 of it (each planar frame, the SPECT volume) is found in the tool's output with the
 stored values after rescale (any axis order or flip accepted for the baselines); for
 mibgkit the view must also be named right (ANT/POST) and the sidecar's frame mapping
@@ -20,6 +23,7 @@ must lead back to the stored frame exactly.
 Usage::
 
     python benchmarks/bench_convert.py [--studies 200] [--work /tmp/mibgkit-bench-convert]
+                                       [--reps 3] [--before /tmp/old_pkg] [--reuse-archive]
                                        [--markdown docs/benchmarks/convert.md]
 """
 
@@ -33,11 +37,14 @@ import os
 import pickle
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -238,28 +245,31 @@ def check_mibgkit(cases: list[StudyCase], out: Path) -> dict[str, bool]:
 
 
 # -------------------------------------------------------------------------- runs
-CPU_SECONDS: dict[str, float] = {}  # command name -> user + system CPU of its last run
+CPU_SECONDS: list[float] = []  # user + system CPU of each run, in order
 
 
-def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+def _timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, int, str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, check=False)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU_SECONDS[" ".join(cmd[:2])] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU_SECONDS.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
     return wall, proc.returncode, (proc.stdout + proc.stderr)[-2000:]
 
 
 def _last_cpu() -> float:
-    return list(CPU_SECONDS.values())[-1]
+    return CPU_SECONDS[-1]
 
 
-def run_mibgkit(archive: Path, out: Path, workers: int) -> float:
+def run_mibgkit(archive: Path, out: Path, workers: int, before: Path | None = None) -> float:
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "MIBGKIT_KEY": KEY}
-    seconds, rc, log = _timed([str(BIN / "mibgkit"), "convert", str(archive), str(out),
-                               "--workers", str(workers), "--no-progress"], env)
+    if before is not None:  # an older copy of the package shadows the installed one
+        env["PYTHONPATH"] = str(before)
+    seconds, rc, log = _timed([sys.executable, "-m", "mibgkit", "convert", str(archive), str(out),
+                               "--workers", str(workers), "--no-progress"], env,
+                              cwd=out.parent)  # not the repository: `-m` puts the cwd first on sys.path
     if rc not in (0, 1):
         raise RuntimeError(f"mibgkit convert failed ({rc}): {log}")
     return seconds
@@ -321,65 +331,98 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/mibgkit-bench-convert"))
     parser.add_argument("--markdown", type=Path, default=None, help="write the results as markdown here")
     parser.add_argument("--reuse-archive", action="store_true", help="reuse the archive of an earlier run")
+    parser.add_argument("--reps", type=int, default=3, help="runs per tool (medians are reported)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="folder holding an older copy of the mibgkit package, benchmarked as 'before'")
     args = parser.parse_args(argv)
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
     cache = work / f"cases-{args.studies}.pkl"
+    archive = work / "archive"
     if args.reuse_archive and cache.is_file():
         cases = pickle.loads(cache.read_bytes())
+        for case in cases:  # the archive may have been moved since
+            case.folder = archive / case.folder.parent.name / case.folder.name
     else:
         cases = build_archive(work, args.studies)
         cache.write_bytes(pickle.dumps(cases))
-    archive = work / "archive"
     n_files = sum(1 for p in archive.rglob("*") if p.is_file())
-    print(f"archive: {len(cases)} studies, {n_files} files ({time.perf_counter() - t0:.0f} s to generate)")
+    print(f"archive: {len(cases)} studies, {n_files} files ({time.perf_counter() - t0:.0f} s to prepare)")
 
-    results: dict[str, tuple[float, float, dict[str, bool]]] = {}
-    seconds, outputs = run_dcm2niix(archive, work / "out_dcm2niix", cases)
-    results["dcm2niix -z y"] = (seconds, _last_cpu(), check_baseline(cases, outputs))
+    # name -> run(out) returning wall seconds; check(out) -> per-study correctness
+    tools: dict[str, tuple[Callable[[Path], Any], Callable[[Path, Any], dict[str, bool]]]] = {
+        "dcm2niix -z y": (lambda out: run_dcm2niix(archive, out, cases),
+                          lambda out, res: check_baseline(cases, res[1])),
+    }
     for workers in (1, 2):
-        out = work / f"out_mibgkit_{workers}"
-        seconds = run_mibgkit(archive, out, workers)
-        results[f"mibgkit convert --workers {workers}"] = (seconds, _last_cpu(), check_mibgkit(cases, out))
-    seconds, outputs = run_dicom2nifti(archive, work / "out_dicom2nifti", cases)
-    results["dicom2nifti"] = (seconds, _last_cpu(), check_baseline(cases, outputs))
+        if args.before is not None:
+            tools[f"mibgkit convert --workers {workers} (before)"] = (
+                lambda out, w=workers: run_mibgkit(archive, out, w, args.before),
+                lambda out, res: check_mibgkit(cases, out))
+        tools[f"mibgkit convert --workers {workers}"] = (
+            lambda out, w=workers: run_mibgkit(archive, out, w),
+            lambda out, res: check_mibgkit(cases, out))
+    tools["dicom2nifti"] = (lambda out: run_dicom2nifti(archive, out, cases),
+                            lambda out, res: check_baseline(cases, res[1]))
 
-    ref_rate = len(cases) / results["dcm2niix -z y"][0]
+    walls: dict[str, list[float]] = {name: [] for name in tools}
+    cpus: dict[str, list[float]] = {name: [] for name in tools}
+    last: dict[str, Any] = {}
+    for rep in range(args.reps):
+        for i, (name, (run, _)) in enumerate(tools.items()):
+            out = work / f"out_{i}"
+            res = run(out)
+            walls[name].append(res[0] if isinstance(res, tuple) else res)
+            cpus[name].append(_last_cpu())
+            last[name] = res
+            print(f"rep {rep + 1}: {name}: {walls[name][-1]:.1f} s wall, {cpus[name][-1]:.1f} s CPU", flush=True)
+    checks = {name: check(work / f"out_{i}", last[name]) for i, (name, (_, check)) in enumerate(tools.items())}
+
+    ref_wall = statistics.median(walls["dcm2niix -z y"])
+    ref_cpu = statistics.median(cpus["dcm2niix -z y"])
     load = os.getloadavg()[0]
     layouts = list(dict.fromkeys(c.layout for c in cases))
     lines = [
-        "# Batch conversion benchmark (`benchmarks/bench_convert.py`)",
-        "",
-        f"Archive: {len(cases)} studies, {n_files} files, cloned from `mibgkit.phantom.write_dicom` studies "
-        f"with new UIDs: {', '.join(f'{sum(c.layout == lay for c in cases)} {lay}' for lay in layouts)}. "
-        f"Machine: {os.cpu_count()} cores, shared (load average {load:.1f} at the end of the run). Wall clock of each tool as a subprocess on the same tree, "
-        "same run, start-up included; gzip-compressed NIfTI for every tool.",
-        "",
-        f"Tools: {_version([str(BIN / 'dcm2niix'), '--version'])}; dicom2nifti "
-        f"{_pkg_version('dicom2nifti')}; mibgkit {_pkg_version('mibgkit')}.",
-        "",
-        "| tool | seconds | studies/s | vs dcm2niix | CPU s (user+sys) | studies converted correctly | "
-        + " | ".join(layouts) + " |",
-        "|---|---|---|---|---|---|" + "---|" * len(layouts),
+        "| tool | wall s (median) | studies/s | vs dcm2niix (wall) | CPU s (median) | CPU ms/study | "
+        "CPU vs dcm2niix | studies converted correctly | " + " | ".join(layouts) + " |",
+        "|---|---|---|---|---|---|---|---|" + "---|" * len(layouts),
     ]
-    for name, (seconds, cpu, ok) in results.items():
-        rate = len(cases) / seconds
+    for name in tools:
+        wall, cpu, ok = statistics.median(walls[name]), statistics.median(cpus[name]), checks[name]
         per_layout = [
             f"{sum(ok[c.study_uid] for c in cases if c.layout == lay)}/{sum(c.layout == lay for c in cases)}"
             for lay in layouts
         ]
-        lines.append(f"| {name} | {seconds:.1f} | {rate:.2f} | {rate / ref_rate:.2f}x | {cpu:.1f} | "
+        lines.append(f"| {name} | {wall:.1f} | {len(cases) / wall:.2f} | {ref_wall / wall:.2f}x | {cpu:.1f} | "
+                     f"{1000 * cpu / len(cases):.0f} | {cpu / ref_cpu:.1f}x | "
                      f"{sum(ok.values())}/{len(cases)} | " + " | ".join(per_layout) + " |")
-    lines += [
+    header = [
+        "# Batch conversion benchmark (`benchmarks/bench_convert.py`)",
+        "",
+        f"Archive: {len(cases)} studies, {n_files} files, cloned from `mibgkit.phantom.write_dicom` studies "
+        f"with new UIDs: {', '.join(f'{sum(c.layout == lay for c in cases)} {lay}' for lay in layouts)}. "
+        f"Machine: {os.cpu_count()} cores, shared (load average {load:.1f} at the end of the run). Each tool "
+        f"as a subprocess on the same tree, {args.reps} runs each in the same session, round robin; medians. "
+        "Wall clock and CPU (user + system, children included) include start-up; gzip-compressed NIfTI "
+        "for every tool.",
+        "",
+        f"Tools: {_version([str(BIN / 'dcm2niix'), '--version'])}; dicom2nifti "
+        f"{_pkg_version('dicom2nifti')}; mibgkit {_pkg_version('mibgkit')}"
+        + (" ('before' = the package as it was before this optimisation, same session)." if args.before else "."),
+        "",
+    ]
+    raw = ["", "Every run (wall s / CPU s): " + "; ".join(
+        f"{name}: " + ", ".join(f"{w:.1f}/{c:.1f}" for w, c in zip(walls[name], cpus[name])) for name in tools) + "."]
+    footer = [
         "",
         "Correct = every stored image of the study (each planar frame; the SPECT volume) is in the "
         "tool's output with the stored values after rescale (baselines: any axis order or flip); "
         "for mibgkit also the right view name and a sidecar frame mapping that leads back to the "
-        "stored frame exactly.",
+        "stored frame exactly (checked on the last run's output).",
     ]
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(header + lines + raw + footer) + "\n"
     print(text)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)

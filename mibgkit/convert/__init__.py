@@ -5,7 +5,8 @@ study's planar views and SPECT volumes with a same-name sidecar, de-identified b
 default (PS3.15 basic profile semantics), in parallel on local processes or a Dask
 cluster, resumable, with atomic writes and a manifest of every input file. See
 :mod:`mibgkit.convert.engine` for the mechanics, :mod:`mibgkit.convert.naming` for
-output names and :mod:`mibgkit.convert.deid` for de-identification.
+output names, :mod:`mibgkit.convert.deid` for de-identification and
+:mod:`mibgkit.convert.nifti` for the ``.nii.gz`` writer.
 """
 
 from mibgkit.convert.deid import DeidPolicy
@@ -14,6 +15,7 @@ from mibgkit.convert.engine import (
     ConvertOptions,
     ConvertReport,
     FileOutcome,
+    convert_batch,
     convert_study,
     convert_tree,
     write_manifest,
@@ -29,6 +31,7 @@ __all__ = [
     "DeidPolicy",
     "FileOutcome",
     "StudyJob",
+    "convert_batch",
     "check_template",
     "convert_study",
     "convert_tree",

@@ -1,17 +1,22 @@
-"""The batch conversion: one task per study, run in-process, on local processes or on Dask.
+"""The batch conversion: studies run in-process, on local processes or on Dask.
 
 Every study is converted by :func:`convert_study`, a pure function of its job and the
 options, so the same task runs in this process, in a process pool
 (``workers > 1``) or on a Dask distributed cluster (``scheduler="tcp://..."``) and
-writes the same bytes. Per study it
+writes the same bytes. In parallel, consecutive studies are sent in batches
+(:func:`convert_batch`, ~8 tasks per worker, at most 16 studies each) to a pool whose
+workers import everything once at start. Per study it
 
 1. skips the study when its state record (``OUT/.mibgkit/state/<study_key>.json``)
    says it was done with the same inputs (size + mtime) and options, and every output
    it lists still has the recorded SHA-256 (a study whose outputs could not be written,
    or that raised, is tried again; files the loader rejected stay rejected);
-2. loads the study (:func:`mibgkit.load`), writes each planar view and each volume as
-   ``<name>.nii.gz`` (or ``.nrrd`` / ``.tiff``) with a same-name JSON sidecar, each
-   file written to a temporary in the same folder and moved into place;
+2. loads the study (:func:`mibgkit.io.load_headers` then
+   :func:`mibgkit.io.loader.studies_from_headers`, i.e. :func:`mibgkit.load` with the
+   parsed headers kept for the sidecar), writes each planar view and each volume as
+   ``<name>.nii.gz`` (:mod:`mibgkit.convert.nifti`, hashed from memory) or
+   ``.nrrd`` / ``.tiff`` (SimpleITK) with a same-name JSON sidecar, each file written
+   to a temporary in the same folder and moved into place;
 3. writes the state record last, so a study killed half-way is redone on the next run.
 
 A failure is confined to its file (the loader skips it with the reason) or its study
@@ -29,15 +34,22 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mibgkit.convert._files import (
+    TMP_SUFFIX,
+    FolderCache,
+    atomic_write,
+    atomic_write_with,
+    relative,
+    sha256_file,
+)
 from mibgkit.convert.deid import DeidPolicy
 from mibgkit.convert.naming import DEFAULT_TEMPLATE, check_template, dedupe, render
-from mibgkit.convert.scan import StudyJob, scan_tree
-from mibgkit.export._atomic import TMP_SUFFIX, atomic_path
+from mibgkit.convert.scan import Fingerprint, StudyJob, scan_tree
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -49,18 +61,21 @@ __all__ = [
     "ConvertOptions",
     "FileOutcome",
     "ConvertReport",
+    "convert_batch",
     "convert_study",
     "convert_tree",
     "write_manifest",
 ]
 
-#: Output format -> file extension (all written by SimpleITK).
+#: Output format -> file extension (NIfTI by :mod:`mibgkit.convert.nifti`, the others by SimpleITK).
 FORMATS: dict[str, str] = {"nifti": ".nii.gz", "nrrd": ".nrrd", "tiff": ".tiff"}
 STATE_DIR = ".mibgkit/state"
 SIDECAR_SCHEMA = "mibgkit.sidecar/1"
 STATE_SCHEMA = "mibgkit.convert-state/1"
 MANIFEST_COLUMNS = ("input", "size", "status", "reason", "study_key", "outputs")
 _WRITE_FAILED = "cannot write"
+_MAX_BATCH = 16  # studies per task at most (fewer tasks, yet a short tail when the pool drains)
+_TASKS_PER_WORKER = 8
 
 
 @dataclass(frozen=True)
@@ -141,18 +156,11 @@ class ConvertReport:
 
 # ---------------------------------------------------------------------- one study
 def _sha256(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def _rel(path: str, root: str) -> str:
-    try:
-        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return Path(path).as_posix()
+    return relative(path, root)
 
 
 def _state_path(opts: ConvertOptions, job: StudyJob) -> Path:
@@ -167,7 +175,7 @@ def _reuse(job: StudyJob, opts: ConvertOptions) -> list[FileOutcome] | None:
     """The outcomes of an earlier run if that run's outputs are complete and unchanged."""
     path = _state_path(opts, job)
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        state = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
     if (
@@ -179,8 +187,10 @@ def _reuse(job: StudyJob, opts: ConvertOptions) -> list[FileOutcome] | None:
     ):
         return None
     for rel, digest in state.get("outputs", {}).items():
-        out = Path(opts.out_root) / rel
-        if not out.is_file() or _sha256(out) != digest:
+        try:
+            if _sha256(Path(opts.out_root) / rel) != digest:
+                return None
+        except OSError:  # missing, or not a file
             return None
     outcomes = [FileOutcome(**o) for o in state["outcomes"]]
     for o in outcomes:
@@ -191,18 +201,17 @@ def _reuse(job: StudyJob, opts: ConvertOptions) -> list[FileOutcome] | None:
 
 @dataclass
 class _Item:
-    """One image to write: a planar view or a volume, with its name fields."""
+    """One image to write: a planar view or a volume, with its name fields.
+
+    ``encode()`` gives the whole file in memory (NIfTI); ``write(tmp)`` writes it to a
+    path (SimpleITK formats); exactly one of them is set.
+    """
 
     fields: dict[str, Any]
     sources: list[str]
-    write: Callable[[str], None]
     sidecar: dict[str, Any]
-
-
-def _headers(paths: Iterable[str]) -> dict[str, Any]:
-    import pydicom
-
-    return {p: pydicom.dcmread(p, stop_before_pixels=True) for p in dict.fromkeys(paths)}
+    encode: Callable[[], bytes] | None = None
+    write: Callable[[str], None] | None = None
 
 
 def _iso(value: Any) -> str | None:
@@ -255,13 +264,20 @@ def _stored_frame(sf: Any, policy: DeidPolicy, in_root: str) -> dict[str, Any]:
 
 def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
     import numpy as np
-    import SimpleITK as sitk
 
     hdr = headers[view.source.path]
+    spacing = [float(view.pixel_spacing_mm[1]), float(view.pixel_spacing_mm[0])]  # (col, row), as ITK
+
+    def encode() -> bytes:
+        from mibgkit.convert.nifti import nifti_gz_bytes
+
+        return nifti_gz_bytes(np.asarray(view.image, dtype=np.float32), spacing)
 
     def write(tmp: str) -> None:
+        import SimpleITK as sitk
+
         img = sitk.GetImageFromArray(np.ascontiguousarray(view.image, dtype=np.float32))
-        img.SetSpacing([float(view.pixel_spacing_mm[1]), float(view.pixel_spacing_mm[0])])
+        img.SetSpacing(spacing)
         sitk.WriteImage(img, tmp, useCompression=opts.fmt != "tiff")
 
     sidecar = {
@@ -285,15 +301,26 @@ def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions
         "detector": view.detector,
         "energy_window": view.energy_window,
     }
-    return _Item(fields, [view.source.path], write, sidecar)
+    if opts.fmt == "nifti":
+        return _Item(fields, [view.source.path], sidecar, encode=encode)
+    return _Item(fields, [view.source.path], sidecar, write=write)
 
 
 def _volume_item(vol: Volume, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
-    import SimpleITK as sitk
+    import numpy as np
+
+    from mibgkit.convert.nifti import DATATYPES
 
     paths = list(dict.fromkeys(s.path for s in vol.sources))
 
+    def encode() -> bytes:
+        from mibgkit.convert.nifti import nifti_gz_bytes
+
+        return nifti_gz_bytes(vol.array, vol.spacing_mm[::-1], vol.origin_lps, np.asarray(vol.direction))
+
     def write(tmp: str) -> None:
+        import SimpleITK as sitk
+
         sitk.WriteImage(vol.to_sitk(), tmp, useCompression=opts.fmt != "tiff")
 
     frames = [_stored_frame(s, opts.policy, opts.in_root) for s in vol.sources]
@@ -317,7 +344,9 @@ def _volume_item(vol: Volume, headers: dict[str, Any], opts: ConvertOptions) -> 
         "detector": None,
         "energy_window": None,
     }
-    return _Item(fields, paths, write, sidecar)
+    if opts.fmt == "nifti" and np.dtype(vol.array.dtype).name in DATATYPES:
+        return _Item(fields, paths, sidecar, encode=encode)
+    return _Item(fields, paths, sidecar, write=write)
 
 
 def _ravel(a: np.ndarray) -> list[float]:
@@ -336,8 +365,8 @@ def _sidecar(item: _Item, run: _StudyRun, image_name: str, image_sha: str) -> di
         removed.update(run.fields[path][1])
     inputs = []
     for p in item.sources:
-        st = os.stat(p)
-        entry: dict[str, Any] = {"sha256": run.digests[p], "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        fp = run.files[p]  # size and mtime as scanned (the state record's), no stat per file
+        entry: dict[str, Any] = {"sha256": run.digests[p], "size": fp.size, "mtime_ns": fp.mtime_ns}
         if not opts.policy.enabled:
             entry["path"] = _rel(p, opts.in_root)
         inputs.append(entry)
@@ -358,10 +387,25 @@ def _sidecar(item: _Item, run: _StudyRun, image_name: str, image_sha: str) -> di
     }
 
 
-def _write_json(path: Path, data: Any) -> None:
-    text = json.dumps(data, indent=1, default=str) + "\n"  # one write, not one per token
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
+def _dumps(data: Any, rows: tuple[str, ...] = ()) -> bytes:
+    """JSON with one top-level key per line (and one element per line for the lists
+    named in ``rows``); every value encoded by the C encoder (``indent`` would force
+    the pure-Python one, ~10x slower on large sidecars)."""
+    if not isinstance(data, dict):
+        return (json.dumps(data, default=str) + "\n").encode()
+    parts = []
+    for key, value in data.items():
+        if key in rows and isinstance(value, list):
+            inner = ",\n  ".join(json.dumps(v, default=str) for v in value)
+            text = f"[\n  {inner}\n ]" if value else "[]"
+        else:
+            text = json.dumps(value, default=str)
+        parts.append(f" {json.dumps(key)}: {text}")
+    return ("{\n" + ",\n".join(parts) + "\n}\n").encode()
+
+
+def _write_json(path: Path, data: Any, folders: FolderCache | None = None, rows: tuple[str, ...] = ()) -> str:
+    return atomic_write(str(path), _dumps(data, rows), folders)
 
 
 def convert_study(job: StudyJob, opts: ConvertOptions) -> list[FileOutcome]:
@@ -377,15 +421,42 @@ def convert_study(job: StudyJob, opts: ConvertOptions) -> list[FileOutcome]:
     list of FileOutcome
         One per input file of the job.
     """
+    return _convert_study(job, opts, FolderCache())
+
+
+def convert_batch(jobs: list[StudyJob], opts: ConvertOptions) -> list[list[FileOutcome] | BaseException]:
+    """Convert several studies in one task (what a worker is sent).
+
+    Parameters
+    ----------
+    jobs : list of StudyJob
+    opts : ConvertOptions
+
+    Returns
+    -------
+    list
+        Per job, its outcomes (as :func:`convert_study`) or the exception that stopped
+        it (e.g. the output folder is not writable); one study never stops the others.
+    """
+    folders = FolderCache()
+    results: list[list[FileOutcome] | BaseException] = []
+    for job in jobs:
+        try:
+            results.append(_convert_study(job, opts, folders))
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
+def _convert_study(job: StudyJob, opts: ConvertOptions, folders: FolderCache) -> list[FileOutcome]:
     reused = _reuse(job, opts)
     if reused is not None:
         return reused
-    rel_of = {f.path: _rel(f.path, opts.in_root) for f in job.files}
-    outcomes = {f.path: FileOutcome(rel_of[f.path], f.size, "skipped", "", job.key) for f in job.files}
+    outcomes = {f.path: FileOutcome(_rel(f.path, opts.in_root), f.size, "skipped", "", job.key) for f in job.files}
     written: dict[str, str] = {}
     complete = True
     try:
-        _convert_loaded(job, _StudyRun(opts, outcomes, written))
+        _convert_loaded(job, _StudyRun(opts, outcomes, written, folders, {f.path: f for f in job.files}))
     except Exception as exc:  # the study fails, the batch goes on
         complete = False
         for o in outcomes.values():
@@ -402,7 +473,7 @@ def convert_study(job: StudyJob, opts: ConvertOptions) -> list[FileOutcome]:
         "outputs": written,
         "outcomes": [asdict(o) for o in outcomes.values()],
     }
-    _write_json(_state_path(opts, job), state)
+    _write_json(_state_path(opts, job), state, folders)
     return list(outcomes.values())
 
 
@@ -413,27 +484,32 @@ class _StudyRun:
     opts: ConvertOptions
     outcomes: dict[str, FileOutcome]
     written: dict[str, str]
+    folders: FolderCache
+    files: dict[str, Fingerprint]
     study_part: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, tuple[dict[str, Any], dict[str, str]]] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)
 
 
 def _convert_loaded(job: StudyJob, run: _StudyRun) -> None:
-    import SimpleITK as sitk
-
-    from mibgkit.io import load
+    from mibgkit.io.loader import load_headers, studies_from_headers
 
     opts = run.opts
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(max(1, opts.threads))
-    collection = load([f.path for f in job.files], assume_view=opts.assume_view, strict=False)
-    for skipped in collection.skipped:
-        if skipped.path in run.outcomes:
-            run.outcomes[skipped.path].status = "failed"
-            run.outcomes[skipped.path].reason = skipped.reason
+    if opts.fmt != "nifti":
+        import SimpleITK as sitk
+
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(max(1, opts.threads))
+    # The loader's own parse of each header is reused for the sidecar (no second dcmread).
+    parsed, skipped = load_headers([f.path for f in job.files], strict=False)
+    collection = studies_from_headers(parsed, skipped, assume_view=opts.assume_view, strict=False)
+    dataset_of = {h.path: h.ds for h in parsed}
+    for skip in collection.skipped:
+        if skip.path in run.outcomes:
+            run.outcomes[skip.path].status = "failed"
+            run.outcomes[skip.path].reason = skip.reason
     for study in collection:
-        headers = _headers(
-            [v.source.path for v in study.views] + [s.path for vol in study.volumes for s in vol.sources]
-        )
+        paths = [v.source.path for v in study.views] + [s.path for vol in study.volumes for s in vol.sources]
+        headers = {p: dataset_of[p] for p in dict.fromkeys(paths)}
         items = [_planar_item(v, headers, opts) for v in study.views]
         items += [_volume_item(vol, headers, opts) for vol in study.volumes]
         pid = str(next(iter(headers.values())).get("PatientID", "") or "") if headers else ""
@@ -458,20 +534,24 @@ def _mark_other_content(study: Study, outcomes: dict[str, FileOutcome]) -> None:
 
 
 def _write_item(item: _Item, stem: str, run: _StudyRun) -> None:
-    out = Path(run.opts.out_root)
+    out = run.opts.out_root
     image_rel = stem + FORMATS[run.opts.fmt]
     sidecar_rel = stem + ".json"
     try:
-        with atomic_path(out / image_rel) as tmp:
-            item.write(tmp)
-        image_sha = _sha256(out / image_rel)
-        _write_json(out / sidecar_rel, _sidecar(item, run, Path(image_rel).name, image_sha))
+        image_path = os.path.join(out, image_rel)
+        if item.encode is not None:  # hashed from memory, never read back
+            image_sha = atomic_write(image_path, item.encode(), run.folders)
+        else:
+            assert item.write is not None
+            image_sha = atomic_write_with(image_path, item.write, run.folders)
+        sidecar = _sidecar(item, run, os.path.basename(image_rel), image_sha)
+        sidecar_sha = _write_json(Path(out) / sidecar_rel, sidecar, run.folders)
     except Exception as exc:
         for p in item.sources:
             run.outcomes[p].status, run.outcomes[p].reason = "failed", f"{_WRITE_FAILED} {image_rel}: {exc}"
         return
     run.written[image_rel] = image_sha
-    run.written[sidecar_rel] = _sha256(out / sidecar_rel)
+    run.written[sidecar_rel] = sidecar_sha
     for p in item.sources:
         o = run.outcomes[p]
         if o.status != "failed":
@@ -480,21 +560,45 @@ def _write_item(item: _Item, stem: str, run: _StudyRun) -> None:
 
 
 # ---------------------------------------------------------------------- the batch
+def _batches(jobs: list[StudyJob], workers: int) -> list[list[StudyJob]]:
+    """Consecutive groups of jobs, ~``_TASKS_PER_WORKER`` tasks per worker, at most ``_MAX_BATCH`` studies each."""
+    size = max(1, min(_MAX_BATCH, len(jobs) // max(1, workers * _TASKS_PER_WORKER)))
+    return [jobs[i:i + size] for i in range(0, len(jobs), size)]
+
+
+def _warm_worker(fmt: str, threads: int) -> None:
+    """Pool initializer: import what every task needs once per worker process."""
+    import mibgkit.convert.nifti
+    import mibgkit.io.loader  # noqa: F401
+
+    if fmt != "nifti":
+        import SimpleITK as sitk
+
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(max(1, threads))
+
+
+def _unbatch(batch: list[StudyJob], result: Any) -> Iterator[tuple[StudyJob, Any]]:
+    if isinstance(result, BaseException):  # the whole task failed: every study of it
+        for job in batch:
+            yield job, result
+    else:
+        yield from zip(batch, result)
+
+
 def _run_local(jobs: list[StudyJob], opts: ConvertOptions, workers: int) -> Iterator[tuple[StudyJob, Any]]:
     if workers <= 1:
+        folders = FolderCache()
         for job in jobs:
-            yield job, _call(job, opts)
+            yield job, _call(job, opts, folders)
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    import SimpleITK  # noqa: F401
-
-    import mibgkit.io  # noqa: F401 - imported once here, inherited by forked workers
-
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(convert_study, job, opts): job for job in jobs}
+    _warm_worker(opts.fmt, opts.threads)  # imported here first: forked workers inherit the modules
+    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker,
+                             initargs=(opts.fmt, opts.threads)) as pool:
+        futures = {pool.submit(convert_batch, batch, opts): batch for batch in _batches(jobs, workers)}
         for fut in as_completed(futures):
-            yield futures[fut], _result(fut)
+            yield from _unbatch(futures[fut], _result(fut))
 
 
 def _run_dask(jobs: list[StudyJob], opts: ConvertOptions, scheduler: Any) -> Iterator[tuple[StudyJob, Any]]:
@@ -502,17 +606,21 @@ def _run_dask(jobs: list[StudyJob], opts: ConvertOptions, scheduler: Any) -> Ite
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
-        futures = {client.submit(convert_study, job, opts, pure=False, key=f"convert-{job.key}"): job for job in jobs}
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        futures = {
+            client.submit(convert_batch, batch, opts, pure=False, key=f"convert-{batch[0].key}-{len(batch)}"): batch
+            for batch in _batches(jobs, n_workers)
+        }
         for fut in as_completed(futures):
-            yield futures[fut], _result(fut)
+            yield from _unbatch(futures[fut], _result(fut))
     finally:
         if client is not scheduler:
             client.close()
 
 
-def _call(job: StudyJob, opts: ConvertOptions) -> Any:
+def _call(job: StudyJob, opts: ConvertOptions, folders: FolderCache) -> Any:
     try:
-        return convert_study(job, opts)
+        return _convert_study(job, opts, folders)
     except Exception as exc:  # e.g. the output folder is not writable
         return exc
 
@@ -532,20 +640,22 @@ def _failed(job: StudyJob, opts: ConvertOptions, exc: BaseException) -> list[Fil
 def write_manifest(outcomes: list[FileOutcome], out_root: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write ``manifest.csv`` and ``manifest.json`` (one entry per input file), atomically."""
     import csv
+    import io
 
     out = Path(out_root)
     rows = sorted(outcomes, key=lambda o: o.input)
     csv_path, json_path = out / "manifest.csv", out / "manifest.json"
-    with atomic_path(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(MANIFEST_COLUMNS)
-        for o in rows:
-            writer.writerow([o.input, o.size, o.status, o.reason, o.study_key, ";".join(o.outputs)])
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(MANIFEST_COLUMNS)
+    for o in rows:
+        writer.writerow([o.input, o.size, o.status, o.reason, o.study_key, ";".join(o.outputs)])
+    atomic_write(str(csv_path), buffer.getvalue().encode("utf-8"))
     counts: dict[str, int] = {}
     for o in rows:
         counts[o.status] = counts.get(o.status, 0) + 1
     _write_json(json_path, {"schema": "mibgkit.convert-manifest/1", "counts": counts,
-                            "files": [asdict(o) for o in rows]})
+                            "files": [asdict(o) for o in rows]}, rows=("files",))
     return csv_path, json_path
 
 

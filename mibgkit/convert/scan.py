@@ -17,9 +17,9 @@ from pathlib import Path
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from mibgkit.convert._files import TMP_SUFFIX
 from mibgkit.convert.deid import DeidPolicy
 from mibgkit.convert.naming import study_part
-from mibgkit.export._atomic import TMP_SUFFIX
 
 __all__ = ["Fingerprint", "StudyJob", "Scan", "scan_tree"]
 

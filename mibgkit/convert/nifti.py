@@ -1,0 +1,197 @@
+"""A small, fast gzip NIfTI-1 writer for the converter (header by hand, zlib deflate).
+
+SimpleITK's NIfTI writer costs ~11 ms per planar image (a copy into an ``sitk.Image``
+plus its own deflate). This module writes the same geometry in a single-file NIfTI-1
+(``n+1``, data at byte 352) with the 348-byte header packed by :mod:`struct` and the
+data deflated by :mod:`zlib` straight from the array buffer, at a fast level.
+
+Geometry follows ITK's NIfTI writer, so SimpleITK reads back exactly the spacing,
+origin and direction it would have written: the LPS index-to-physical matrix is turned
+into RAS (x and y negated), stored as both the sform and the qform (quaternion from
+``nifti_mat44_to_quatern`` of nifti1_io.c), codes 1 (scanner), units mm and s. The
+output bytes depend only on the inputs (gzip header time 0), so parallel runs write
+identical files.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["DATATYPES", "GZIP_LEVEL", "nifti_gz_bytes", "nifti_header", "quaternion"]
+
+#: Deflate level of the ``.nii.gz`` outputs. With the run-length strategy (NM images
+#: are mostly zeros) level 1 writes a planar float32 image ~5x faster than level 6 and
+#: ~1.3x larger.
+GZIP_LEVEL = 1
+
+#: numpy dtype -> (NIfTI datatype code, bits per voxel).
+DATATYPES: dict[str, tuple[int, int]] = {
+    "uint8": (2, 8),
+    "int16": (4, 16),
+    "int32": (8, 32),
+    "float32": (16, 32),
+    "float64": (64, 64),
+    "int8": (256, 8),
+    "uint16": (512, 16),
+    "uint32": (768, 32),
+}
+_HEADER = struct.Struct("<i10s18sihbb8hfffhhhh8ffffhbbffffii80s24shh6f4f4f4f16s4s")
+_VOX_OFFSET = 352  # 348-byte header + 4-byte extension flag (no extension)
+_NIFTI_XFORM_SCANNER_ANAT = 1
+_UNITS_MM_S = 2 | 8
+assert _HEADER.size == 348
+
+
+def quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
+    """NIfTI quaternion (b, c, d) and qfac of a 3x3 matrix with orthogonal columns.
+
+    A port of ``nifti_mat44_to_quatern`` for a matrix whose columns are already
+    orthogonal (directions of an image): columns are normalised, a negative
+    determinant gives ``qfac = -1`` and flips the third column.
+
+    Parameters
+    ----------
+    rotation : ndarray of shape (3, 3)
+        Direction cosines as columns (spacing may be included; it is divided out).
+
+    Returns
+    -------
+    b, c, d, qfac : float
+    """
+    r = np.array(rotation, dtype=np.float64)
+    for j in range(3):
+        norm = float(np.linalg.norm(r[:, j]))
+        if norm == 0.0:
+            r[:, j] = 0.0
+            r[j, j] = 1.0
+        else:
+            r[:, j] /= norm
+    qfac = 1.0
+    if float(np.linalg.det(r)) <= 0.0:
+        qfac = -1.0
+        r[:, 2] = -r[:, 2]
+    (r11, r12, r13), (r21, r22, r23), (r31, r32, r33) = r.tolist()
+    a = r11 + r22 + r33 + 1.0
+    if a > 0.5:
+        a = 0.5 * math.sqrt(a)
+        b = 0.25 * (r32 - r23) / a
+        c = 0.25 * (r13 - r31) / a
+        d = 0.25 * (r21 - r12) / a
+    else:
+        xd = 1.0 + r11 - (r22 + r33)
+        yd = 1.0 + r22 - (r11 + r33)
+        zd = 1.0 + r33 - (r11 + r22)
+        if xd > 1.0:
+            b = 0.5 * math.sqrt(xd)
+            c = 0.25 * (r12 + r21) / b
+            d = 0.25 * (r13 + r31) / b
+            a = 0.25 * (r32 - r23) / b
+        elif yd > 1.0:
+            c = 0.5 * math.sqrt(yd)
+            b = 0.25 * (r12 + r21) / c
+            d = 0.25 * (r23 + r32) / c
+            a = 0.25 * (r13 - r31) / c
+        else:
+            d = 0.5 * math.sqrt(zd)
+            b = 0.25 * (r13 + r31) / d
+            c = 0.25 * (r23 + r32) / d
+            a = 0.25 * (r21 - r12) / d
+        if a < 0.0:
+            b, c, d = -b, -c, -d
+    return b, c, d, qfac
+
+
+def nifti_header(
+    shape: Sequence[int],
+    dtype: np.dtype,
+    spacing: Sequence[float],
+    origin: Sequence[float] | None = None,
+    direction: np.ndarray | None = None,
+) -> bytes:
+    """The 352 bytes before the voxels of a single-file NIfTI-1 image.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        Array shape in numpy order: (rows, cols) or (slices, rows, cols).
+    dtype : numpy dtype
+        One of :data:`DATATYPES` (little-endian data follow the header).
+    spacing : sequence of float
+        Spacing in ITK order (col, row[, slice]) in mm.
+    origin : sequence of float, optional
+        LPS position of the first voxel (ITK order); zeros by default.
+    direction : ndarray of shape (n, n), optional
+        ITK direction matrix (LPS) for n = len(shape); identity by default.
+
+    Returns
+    -------
+    bytes
+    """
+    n = len(shape)
+    if n not in (2, 3) or len(spacing) != n:
+        raise ValueError(f"need a 2-D or 3-D array with one spacing per axis, not shape {tuple(shape)}")
+    code, bitpix = DATATYPES[np.dtype(dtype).name]
+    geometry = np.eye(3)
+    geometry[:n, :n] = np.eye(n) if direction is None else np.asarray(direction, dtype=np.float64).reshape(n, n)
+    sp = [float(v) for v in spacing] + [1.0] * (3 - n)
+    org = [float(v) for v in (origin if origin is not None else [0.0] * n)] + [0.0] * (3 - n)
+    lps_to_ras = np.diag([-1.0, -1.0, 1.0])
+    matrix = lps_to_ras @ geometry @ np.diag(sp)
+    offset = lps_to_ras @ np.asarray(org)
+    b, c, d, qfac = quaternion(matrix)
+    dims = [n, *reversed([int(v) for v in shape])] + [1] * (7 - n)
+    pixdim = [qfac, *sp] + [0.0] * 4  # a 2-D image has slice spacing 1, as ITK writes it
+    rows = [[*(float(v) for v in matrix[i]), float(offset[i])] for i in range(3)]
+    header = _HEADER.pack(
+        348, b"", b"", 0, 0, ord("r"), 0,
+        *dims,
+        0.0, 0.0, 0.0,  # intent_p1..3
+        0, code, bitpix, 0,  # intent_code, datatype, bitpix, slice_start
+        *pixdim,
+        float(_VOX_OFFSET), 1.0, 0.0,  # vox_offset, scl_slope, scl_inter
+        0, 0, _UNITS_MM_S,  # slice_end, slice_code, xyzt_units
+        0.0, 0.0, 0.0, 0.0,  # cal_max, cal_min, slice_duration, toffset
+        0, 0,  # glmax, glmin
+        b"mibgkit", b"",  # descrip, aux_file
+        _NIFTI_XFORM_SCANNER_ANAT, _NIFTI_XFORM_SCANNER_ANAT,
+        b, c, d, *(float(v) for v in offset),
+        *rows[0], *rows[1], *rows[2],
+        b"", b"n+1\x00",
+    )
+    return header + b"\x00\x00\x00\x00"
+
+
+def nifti_gz_bytes(
+    array: np.ndarray,
+    spacing: Sequence[float],
+    origin: Sequence[float] | None = None,
+    direction: np.ndarray | None = None,
+    *,
+    level: int = GZIP_LEVEL,
+) -> bytes:
+    """A complete ``.nii.gz`` file in memory (gzip member with time 0, no file name).
+
+    Parameters
+    ----------
+    array : ndarray
+        (rows, cols) or (slices, rows, cols); dtype one of :data:`DATATYPES`.
+    spacing, origin, direction
+        As for :func:`nifti_header` (ITK order and conventions).
+    level : int
+        zlib deflate level (1-9).
+
+    Returns
+    -------
+    bytes
+    """
+    data = np.ascontiguousarray(array)
+    data = data.astype(data.dtype.newbyteorder("<"), copy=False)
+    head = nifti_header(data.shape, data.dtype, spacing, origin, direction)
+    # gzip wrapper (mtime 0, no name); Z_RLE: as fast as level 1 and smaller on NM data
+    deflate = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS, 8, zlib.Z_RLE)
+    return deflate.compress(head) + deflate.compress(data.reshape(-1).view(np.uint8).data) + deflate.flush()
