@@ -35,6 +35,16 @@ GROUPS: tuple[tuple[str, ...], ...] = (
 S_RANGE = (-0.15, 3.75, 0.01)
 U_RANGE = (-1.7, 1.7, 0.01)
 T_RANGE = (-0.2, 1.2, 0.01)
+#: Median Dice of the first mapper version on seeds 1000-1119 (for the before/after column).
+BEFORE_DICE = {
+    "skull": 0.884, "thoracic_cage": 0.770, "spine": 0.772, "pelvis": 0.917,
+    "right_upper_limb_proximal": 0.475, "right_upper_limb_distal": 0.373,
+    "left_upper_limb_proximal": 0.472, "left_upper_limb_distal": 0.422,
+    "right_lower_limb_proximal": 0.898, "right_lower_limb_distal": 0.864,
+    "left_lower_limb_proximal": 0.892, "left_lower_limb_distal": 0.859,
+}
+#: Tolerance of the lesion-centre lookup (``SegmentMap.nearest_segment``), mm.
+TOL_MM = 8.0
 W_RANGE = (-0.09, 0.09, 0.002)
 #: limb -> (SIOPEN labels of the right (proximal, distal) segments, left, bones of each)
 LIMBS = {
@@ -296,8 +306,12 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
 
     dices: dict[str, list[float]] = {k: [] for k in SIOPEN_KEYS}
     by_arms: dict[str, dict[str, list[float]]] = {}
+    from mibgkit.anatomy.model import SegmentMap
+
     hits, total, ceiling, times, fails = 0, 0, 0, [], []
     any_hits, any_total, any_ceiling = 0, 0, 0
+    # the same with SegmentMap.nearest_segment (bone within TOL_MM), mapper and truth map
+    tol_hits, tol_ceiling, tol_any_hits, tol_any_ceiling = 0, 0, 0, 0
     for seed in seeds:
         c = load_case(seed, cache)
         ant, post = _planar_views(c)
@@ -318,8 +332,9 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
                 if np.isfinite(d):
                     dices[k].append(d)
                     by_arms.setdefault(arms, {}).setdefault(k, []).append(d)
+        truth_maps = [SegmentMap(c[f"truth_{v}"], v, tuple(c["meta"]["spacing"])) for v in ("ANT", "POST")]
         for seg, pa, pp in c["meta"]["lesions"]:
-            got, could = [], []
+            got, could, tgot, tcould = [], [], [], []
             for vi, pos in enumerate((pa, pp)):
                 if pos is None:
                     continue
@@ -331,12 +346,20 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
                 could.append(c[f"truth_{('ANT', 'POST')[vi]}"][r, col] == label_of(seg))
                 hits += int(got[-1])
                 ceiling += int(could[-1])
+                tgot.append(maps.views[vi].nearest_segment(pos[0], pos[1], max_mm=TOL_MM) == seg)
+                tcould.append(truth_maps[vi].nearest_segment(pos[0], pos[1], max_mm=TOL_MM) == seg)
+                tol_hits += int(tgot[-1])
+                tol_ceiling += int(tcould[-1])
             if got:
                 any_total += 1
                 any_hits += int(any(got))
                 any_ceiling += int(any(could))
+                tol_any_hits += int(any(tgot))
+                tol_any_ceiling += int(any(tcould))
     return {"dice": dices, "by_arms": by_arms, "lesions": (hits, total, ceiling),
-            "lesions_any": (any_hits, any_total, any_ceiling), "times": times, "fails": fails,
+            "lesions_any": (any_hits, any_total, any_ceiling),
+            "lesions_tol": (tol_hits, total, tol_ceiling), "lesions_tol_any": (tol_any_hits, any_total, tol_any_ceiling),
+            "times": times, "fails": fails,
             "n": len(seeds)}
 
 
@@ -353,23 +376,38 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "as a pair. Truth = the phantom's projected skeleton (bone nearest the camera). "
         f"Failures: {len(res['fails'])}.",
         "",
-        "| segment | median Dice | 10th percentile | n maps | goal |",
-        "|---|---|---|---|---|",
+        "| segment | median Dice | 10th percentile | n maps | goal | before (median) |",
+        "|---|---|---|---|---|---|",
     ]
     for k in SIOPEN_KEYS:
         d = np.asarray(res["dice"][k], dtype=float)
         goal = 0.85 if k in trunk else 0.75
         if d.size:
-            lines.append(f"| {k} | {np.median(d):.3f} | {np.percentile(d, 10):.3f} | {d.size} | {goal:.2f} |")
+            lines.append(f"| {k} | {np.median(d):.3f} | {np.percentile(d, 10):.3f} | {d.size} | {goal:.2f} "
+                         f"| {BEFORE_DICE.get(k, float('nan')):.3f} |")
+    lines += ["", "*before*: the first version of the mapper (arm joints from the arm component or the body "
+              "edge, no pose handling), same 120 seeds 1000-1119; its lesion-centre figures were 68.9 % per view "
+              "and 73.7 % in ANT or POST (exact only)."]
     hits, total, ceil = res["lesions"]
     ah, at, ac = res["lesions_any"]
-    lines += ["", "Lesion centres (focal and diffuse lesions of the truth, all patterns) that fall in their "
-              "true segment (goal ≥ 97 %):", "",
-              "| counted | mapper | truth map itself (ceiling) |", "|---|---|---|",
-              f"| per view ({total} lesion-views) | {100.0 * hits / max(total, 1):.1f} % | {100.0 * ceil / max(total, 1):.1f} % |",
-              f"| in ANT or POST ({at} lesions) | {100.0 * ah / max(at, 1):.1f} % | {100.0 * ac / max(at, 1):.1f} % |",
+    th, _, tc = res["lesions_tol"]
+    tah, _, tac = res["lesions_tol_any"]
+
+    def pct(a: int, b: int) -> str:
+        return f"{100.0 * a / max(b, 1):.1f} %"
+
+    lines += ["", "Lesion centres (focal and diffuse lesions of the truth, all patterns) assigned to their "
+              "true segment (goal ≥ 97 %). *Exact*: the label under the centre (`SegmentMap.segment_at`); "
+              f"*within {TOL_MM:.0f} mm*: the segment whose mapped bone is nearest, if within {TOL_MM:.0f} mm "
+              "(`SegmentMap.nearest_segment`, a distance-transform lookup). Detection should assign hot spots "
+              "with `nearest_segment`: lesion centres often sit just outside the smooth atlas footprint of "
+              "their bone.", "",
+              "| counted | mapper, exact | mapper, within 8 mm | truth map, exact (ceiling) | truth map, within 8 mm (ceiling) |",
+              "|---|---|---|---|---|",
+              f"| per view ({total} lesion-views) | {pct(hits, total)} | {pct(th, total)} | {pct(ceil, total)} | {pct(tc, total)} |",
+              f"| in ANT or POST ({at} lesions) | {pct(ah, at)} | {pct(tah, at)} | {pct(ac, at)} | {pct(tac, at)} |",
               "", "The ceiling is below 100 % because a lesion centre can be hidden behind another bone in a view "
-              "(the truth map shows the bone nearer the camera) or sit just outside its bone's projected footprint.", ""]
+              "(the truth map shows the bone nearer the camera) or sit outside its bone's projected footprint.", ""]
     lines += ["Median Dice by arm position:", "", "| arms | " + " | ".join(SIOPEN_KEYS) + " |",
               "|---|" + "---|" * len(SIOPEN_KEYS)]
     for arms, dd in sorted(res["by_arms"].items()):
@@ -379,6 +417,9 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
               f"max {t.max():.3f} s."]
     if nm1_time is not None:
         lines.append(f"NM1 (real 1024x256 anterior bone scan): {nm1_time:.3f} s; overlay in docs/figures/segments_nm1.png.")
+    lines += ["", "Figures: docs/figures/segments_nm1.png (real NM1) and segments_phantom_ANT.png / _POST.png "
+              f"(phantom seed {seeds[0]}); the first version's maps of the same images are kept as "
+              "segments_nm1_before.png and segments_phantom_ANT_before.png."]
     if res["fails"]:
         lines += ["", "Failures:", ""] + [f"- seed {s}: {m}" for s, m in res["fails"]]
     lines += [
@@ -391,28 +432,44 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "- Landmarks: head top (top of the central run, so raised hands are ignored), neck (narrowest run), "
         "shoulders (width rise), crotch (midline falls between the legs), soles; with the whole body in view the "
         "levels are the DOMAIN.md age proportions of the measured length, blended with the detected ones when they "
-        "agree. Midline through neck and crotch. Legs: run centres either side of the midline. Arms: the arm "
-        "component next to each shoulder (elbow/wrist by humerus/radius length along it), or the body edge when "
-        "the arm touches the trunk; hands on the abdomen when the visible arm is too short; straight on when it "
-        "leaves the field.",
+        "agree. Midline through neck and crotch; trunk half-width at the shoulders capped at 1.05 x the age prior "
+        "(abducted/raised arms widen the outline there). Legs: run centres either side of the midline.",
+        "- Arms (axis from the image): shoulder joint 1 % of stature below the shoulder line at 0.755 x the "
+        "age-proportioned half shoulder width from the midline. A raised arm is the arm component reaching above "
+        "the shoulder (elbow/wrist by humerus/radius length along it). Otherwise the arm band is read off the "
+        "outline: per row its outer edge, one arm radius (2.6 % of stature; 1.9 % for the forearm) inside, gives "
+        "the axis; the median direction from the shoulder over 35-85 % of the humerus length places the elbow at "
+        "one humerus length, the same from the elbow places the wrist (abducted arms leaving the field carry on "
+        "straight; an arm band cut by the edge of the scanned field along the whole humerus, as on NM1, is taken "
+        "as hanging at 8 degrees with the forearm along the edge). When the band below the elbow turns medially by more than 12 degrees (no forearm beside the "
+        "trunk) the forearm lies on the abdomen: wrist and fingertips at age/width-proportioned points over the "
+        "lower trunk, painted in front of the trunk on ANT and behind it on POST.",
         "- Atlas (mibgkit/data/atlas_planar.json): head, spine, thoracic cage and pelvis as per-view polygons in a "
         "body frame (s: vertex 0, chin 1, shoulder line 2, hip joints 3, knees 4; u: local half-widths), placed by "
         "a piecewise-affine warp on the landmark grid; femur/tibia/humerus as per-view polygons in limb frames "
         "(between detected joints); forearms and hands as tapered capsules. Polygons were built by "
         "`--build-atlas` from the phantom population (seeds 0-49), per bone, with the bone → segment table in "
-        "segments.json deciding labels. Per view the bone nearer the camera is painted.",
+        "segments.json deciding labels. Per view the bone nearer the camera is painted. All constants above were "
+        "measured or tuned on seeds 0-49 only.",
         "",
-        "## Caveats",
+        "## Caveats (what is still weak)",
         "",
-        "- The atlas polygons were learned from the same phantom generator the benchmark uses (other seeds): "
-        "trunk and leg Dice here are optimistic for real patients. On NM1 (real adult bone scan) the map sits on "
-        "the visible skeleton, knees ~2-3 % of stature low.",
-        "- Upper limbs are weak (arm joints are guessed when the arm touches the trunk, leaves the field or lies "
-        "on the abdomen); forearms on the abdomen are not found (Dice ≈ 0).",
+        "- The atlas polygons and the arm constants were learned from the same phantom generator the benchmark "
+        "uses (other seeds): the numbers here are optimistic for real patients, whose arm poses vary more than "
+        "the phantom's four. On NM1 (real adult bone scan) the map sits on the visible skeleton, knees ~2-3 % of "
+        "stature low.",
         "- Thoracic cage and spine are drawn as filled regions; the truth has gaps between ribs and vertebrae, "
-        "which caps their Dice near 0.8.",
-        "- Lesion centres: most misses are proximal-humerus and forearm lesions falling just outside the mapped "
-        "limb bones.",
+        "which caps their Dice near 0.8 (goal 0.85 not reached). Reproducing the gaps needs rib/vertebra-level "
+        "alignment (per-rib polygons placed on detected levels), not done.",
+        "- Forearms and hands stay below the 0.75 goal: the hand truth is a spread of thin fingers that a capsule "
+        "cannot match, abducted forearms mostly leave the 256-column field, and the on-the-abdomen forearm is "
+        "placed from proportions once the pose is detected (the faint forearm band over the trunk is not traced). "
+        "A few on-the-abdomen arms are not recognised and are mapped hanging.",
+        "- Humeri: the 10th percentile is ~0.35 (arms whose band is cut by the field or merged with the trunk "
+        "outline); the left humerus with hands on the abdomen (0.63) lags the right; not yet explained.",
+        "- Lesion centres: use `nearest_segment` (8 mm); still short of the 97 % goal (ceiling of the truth map "
+        "98.3 %). On seeds 1000-1039, 37 of the 61 lesions missed with the 8 mm lookup are in the upper limbs "
+        "(19 humerus, 18 forearm/hand); the rest are spread over the trunk and legs.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -35,12 +35,16 @@ class BodyOutline:
         Counts smoothed with a Gaussian of about 6 mm.
     threshold : float
         Count threshold of ``mask`` on ``smoothed``.
+    field_cols : tuple of int, optional
+        First and last column of the scanned field (systems may store zeros outside
+        it); the smoothed outline can spill a few pixels beyond.
     """
 
     mask: np.ndarray
     core: np.ndarray
     smoothed: np.ndarray
     threshold: float
+    field_cols: tuple[int, int] | None = None
 
 
 @dataclass
@@ -48,12 +52,16 @@ class LimbFit:
     """Joint positions of one limb, proximal to distal, in (row, col).
 
     ``joints`` holds (proximal joint, middle joint, distal joint, tip): shoulder, elbow,
-    wrist, fingertips for an arm; hip, knee, ankle, toes/sole for a leg.
+    wrist, fingertips for an arm; hip, knee, ankle, toes/sole for a leg. ``pose`` says
+    how an arm was found: ``"raised"``, ``"hanging"`` (at the sides or abducted, axis
+    from the outline), ``"on_abdomen"`` (forearm over the lower trunk, in front of it)
+    or ``""`` (legs).
     """
 
     side: str
     joints: list[Point]
     confidence: float
+    pose: str = ""
 
 
 @dataclass
@@ -123,11 +131,14 @@ def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm
         field = s[rows_in[0] : rows_in[-1] + 1, cols_in[0] : cols_in[-1] + 1]
     else:
         field = s
+    # scanned columns: those with any count (low-count images have sparse air counts)
+    any_cols = np.flatnonzero(nz.any(axis=0))
+    fcols = (int(any_cols[0]), int(any_cols[-1])) if any_cols.size else (0, img.shape[1] - 1)
     thr = _outline_threshold(field, photon)
     mask = s > thr
     lab, n = ndi.label(mask)
     if n == 0:
-        return BodyOutline(mask, mask, s, thr)
+        return BodyOutline(mask, mask, s, thr, fcols)
     sizes = np.bincount(lab.ravel())
     sizes[0] = 0
     keep = sizes >= 0.05 * sizes.max()
@@ -135,7 +146,7 @@ def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm
     mask = ndi.binary_fill_holes(mask)
     level = float(np.median(s[mask])) if mask.any() else 0.0
     core = mask & ~_valleys(img, spacing_mm, level)
-    return BodyOutline(mask, core, s, thr)
+    return BodyOutline(mask, core, s, thr, fcols)
 
 
 def _outline_threshold(s: np.ndarray, photon: float) -> float:
@@ -364,7 +375,9 @@ def fit_body(
 
     half = {
         "head": _half_width(cw, rows["head_top"] + 0.3 * (rows["chin"] - rows["head_top"]), rows["chin"], props.head_width * H / 2, 0.9),
-        "shoulder": _half_width(cw, rows["shoulder"], rows["shoulder"] + 0.05 * H, props.shoulder_width * H / 2, 0.8),
+        # abducted or raised arms widen the central run at the shoulders: cap near the prior
+        "shoulder": min(_half_width(cw, rows["shoulder"], rows["shoulder"] + 0.05 * H, props.shoulder_width * H / 2, 0.8),
+                        _SHOULDER_CAP * props.shoulder_width * H / 2),
         "hip": _half_width(cw, rows["crotch"] - 0.06 * H, rows["crotch"] - 0.01 * H, props.hip_width * H / 2, 0.8),
     }
     fit = BodyFit(
@@ -501,7 +514,14 @@ def _fit_legs(fit: BodyFit, core: np.ndarray) -> tuple[dict[str, LimbFit], np.nd
 
 
 def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.ndarray) -> dict[str, LimbFit]:
-    """Arm joints: from the arm component next to each shoulder, else along the body edge."""
+    """Arm joints of both sides.
+
+    The shoulder joint sits at an age-proportioned distance from the midline (the
+    outline width at the shoulders is inflated by abducted or raised arms). A raised
+    arm is the arm component reaching above the shoulder; otherwise the arm axis is
+    read off the outline: the outer edge of the arm band, one arm radius inside, row
+    by row along the humerus and then the forearm (:func:`_hanging_arm`).
+    """
     nrow, ncol = core.shape
     H = fit.stature_px
     rows = fit.rows
@@ -510,80 +530,160 @@ def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.
     for r in range(nrow):
         if central[r, 0] >= 0 and r < rows["crotch"]:
             arm_px[r, central[r, 0] : central[r, 1]] = False
-    # arms lie lateral to the trunk axis (hands on the abdomen are not separable anyway)
     cols = np.arange(ncol)[None, :]
     mids = np.array([fit.mid_col(r) for r in range(nrow)])[:, None]
     arm_px &= np.abs(cols - mids) > 0.45 * fit.half_width["hip"]
     lab, n = ndi.label(arm_px)
     arms: dict[str, LimbFit] = {}
-    hum, rad, hand = props.humerus * H, props.radius * H, 0.105 * H
+    hum, rad, hand = props.humerus * H, props.radius * H, _HAND * H
     reach = 1.15 * (hum + rad + hand)
     mask = fit.outline.mask if fit.outline is not None else core
     for side, sign in (("right", -1.0), ("left", 1.0)):
-        sh_r = rows["shoulder"] + 0.012 * H
-        sh_c = fit.mid_col(sh_r) + sign * (fit.half_width["shoulder"] - _SHOULDER_INSET * H)
+        sh_r = rows["shoulder"] + _SHOULDER_DROP * H
+        sh_c = fit.mid_col(sh_r) + sign * _SHOULDER_LATERAL * 0.5 * props.shoulder_width * H
         shoulder = (sh_r, sh_c)
         pix = _arm_component(lab, n, shoulder, sign, fit, reach)
-        conf = 0.3
+        raised = False
+        tip = shoulder
         if pix.shape[0] >= 0.0015 * H * H:
             d = np.hypot(pix[:, 0] - sh_r, pix[:, 1] - sh_c)
             far = pix[d >= np.quantile(d, 0.995)]
             tip = (float(far[:, 0].mean()), float(far[:, 1].mean()))
-            elbow = _along(pix, shoulder, hum, tip)
-            at_border = bool(np.any((pix[:, 1] <= 1) | (pix[:, 1] >= ncol - 2) | (pix[:, 0] <= 1) | (pix[:, 0] >= nrow - 2)))
-            if at_border and float(d.max()) < hum + 0.45 * rad:
-                # the arm leaves the field of view: carry on straight
-                wrist = _extend(shoulder, elbow, rad)
-                tip = _extend(elbow, wrist, hand)
-                conf = 0.5
-            elif float(d.max()) < hum + 0.45 * rad:
-                # forearm not seen beside the trunk: hands on the abdomen (infants often)
-                tgt = np.array([elbow[0] + 0.3 * rad, fit.mid_col(elbow[0]) + sign * 0.35 * fit.half_width["hip"]])
-                v = tgt - np.asarray(elbow)
-                v /= max(float(np.linalg.norm(v)), 1e-6)
-                wrist = (elbow[0] + rad * v[0], elbow[1] + rad * v[1])
-                hv = v + np.array([0.4, 0.0])
-                hv /= float(np.linalg.norm(hv))
-                tip = (wrist[0] + hand * hv[0], wrist[1] + hand * hv[1])
-                conf = 0.5
-            else:
-                # the forearm continues away from the shoulder, within 60 degrees of the humerus
-                up = np.asarray(elbow) - np.asarray(shoulder)
-                vec = pix - np.asarray(elbow)[None, :]
-                cosang = (vec @ up) / np.maximum(np.linalg.norm(vec, axis=1) * max(float(np.linalg.norm(up)), 1e-6), 1e-6)
-                fore = pix[cosang > 0.5]
-                if fore.shape[0] >= 3:
-                    df = np.hypot(fore[:, 0] - sh_r, fore[:, 1] - sh_c)
-                    far = fore[df >= np.quantile(df, 0.99)]
-                    tip = (float(far[:, 0].mean()), float(far[:, 1].mean()))
-                    wrist = _along(fore, elbow, rad, tip)
-                else:
-                    wrist = _extend(shoulder, elbow, rad)
-                    tip = _extend(elbow, wrist, hand)
-                conf = 0.8
+            raised = tip[0] < sh_r - 0.5 * hum
+        if not raised:
+            arms[side] = _hanging_arm(fit, mask, shoulder, sign)
+            continue
+        elbow = _along(pix, shoulder, hum, tip)
+        # the forearm continues away from the shoulder, within 60 degrees of the humerus
+        up = np.asarray(elbow) - np.asarray(shoulder)
+        vec = pix - np.asarray(elbow)[None, :]
+        cosang = (vec @ up) / np.maximum(np.linalg.norm(vec, axis=1) * max(float(np.linalg.norm(up)), 1e-6), 1e-6)
+        fore = pix[cosang > 0.5]
+        if fore.shape[0] >= 3:
+            df = np.hypot(fore[:, 0] - sh_r, fore[:, 1] - sh_c)
+            far = fore[df >= np.quantile(df, 0.99)]
+            tip = (float(far[:, 0].mean()), float(far[:, 1].mean()))
+            wrist = _along(fore, elbow, rad, tip)
         else:
-            # not separated from the trunk: the arm hangs along the edge of the outline
-            elbow = _at_edge(mask, sh_r + 0.99 * hum, sign, sh_c, H)
-            wrist = _at_edge(mask, elbow[0] + 0.99 * rad, sign, sh_c, H)
+            wrist = _extend(shoulder, elbow, rad)
             tip = _extend(elbow, wrist, hand)
-        arms[side] = LimbFit(side, [shoulder, elbow, wrist, tip], conf)
+        arms[side] = LimbFit(side, [shoulder, elbow, wrist, tip], 0.8, "raised")
     return arms
 
 
-#: Shoulder joint inside the outline half-width, and arm axis inside the body edge
-#: (fractions of stature; the deltoid and arm soft tissue lie outside the bone).
-_SHOULDER_INSET = 0.018
-_ARM_EDGE_INSET = 0.022
+#: Shoulder joint below the shoulder line and its distance from the midline (share of
+#: the age-proportioned half shoulder width); arm axis one arm radius inside the outer
+#: edge of the arm band (fractions of stature); hand length. Measured on the phantom
+#: truth of seeds 0-49.
+_SHOULDER_DROP = 0.010
+#: Largest trunk half-width at the shoulders, as a share of the age prior.
+_SHOULDER_CAP = 1.05
+_SHOULDER_LATERAL = 0.755
+_ARM_EDGE_INSET = 0.026
+_FOREARM_EDGE_INSET = 0.019
+#: Humerus direction (degrees, lateral) assumed when the field of view cuts the arm band.
+_CLIPPED_ANGLE = 8.0
+_HAND = 0.105
+#: Forearm direction (degrees from the feet-ward axis, positive lateral) below which the
+#: forearm is taken to lie on the abdomen; there the wrist lies 0.3 radius lengths below
+#: the elbow at this share of the trunk half-width from the midline, and the fingertips
+#: at (rows below the elbow in radius lengths, signed share of the half-width; negative
+#: = across the midline), measured on the phantom truth of seeds 0-49.
+_ABDOMEN_ANGLE = -12.0
+_ABDOMEN_WRIST = 0.35
+_ABDOMEN_TIP = (0.63, -0.25)
 
 
-def _at_edge(mask: np.ndarray, r: float, sign: float, default: float, H: float) -> Point:
-    """Arm axis point at row ``r``: just inside the body edge on this side."""
-    ri = int(np.clip(round(r), 0, mask.shape[0] - 1))
+def _edge_axis(
+    mask: np.ndarray, r: float, sign: float, mid: float, inset: float, field: tuple[int, int]
+) -> float | None:
+    """Arm axis column at row ``r`` from the outer edge of the outline, or None.
+
+    None when the row is outside the image, empty on this side, or the edge is at (or
+    blurred beyond) the border of the scanned ``field`` columns (first, last): the arm
+    is cut by the field of view there.
+    """
+    ri = int(round(r))
+    if not 0 <= ri < mask.shape[0]:
+        return None
     run = np.flatnonzero(mask[ri])
+    run = run[(run - mid) * sign > 0]
     if run.size == 0:
-        return (r, default)
-    edge = float(run.max() if sign > 0 else run.min())
-    return (r, edge - sign * _ARM_EDGE_INSET * H)
+        return None
+    edge = int(run.max() if sign > 0 else run.min())
+    if edge <= field[0] + 2 or edge >= field[1] - 2:
+        return None
+    return float(edge - sign * inset)
+
+
+def _direction(angle_deg: float, sign: float) -> np.ndarray:
+    """Unit (row, col) vector ``angle_deg`` from the feet-ward axis, lateral to this side."""
+    a = np.deg2rad(angle_deg)
+    return np.array([np.cos(a), sign * np.sin(a)])
+
+
+def _axis_angle(
+    mask: np.ndarray, start: Point, length: float, sign: float, fit: BodyFit, inset: float = _ARM_EDGE_INSET
+) -> float | None:
+    """Median direction (degrees, lateral positive) from ``start`` to the arm-band axis.
+
+    The axis is sampled on rows 35-85 % of ``length`` below ``start``; None when the arm
+    band is not seen there (it leaves the field of view).
+    """
+    H = fit.stature_px
+    field = (0, mask.shape[1] - 1)
+    if fit.outline is not None and fit.outline.field_cols is not None:
+        field = fit.outline.field_cols
+    angles = []
+    for f in np.linspace(0.35, 0.85, 11):
+        r = start[0] + f * length * 0.95
+        a = _edge_axis(mask, r, sign, fit.mid_col(r), inset * H, field)
+        if a is None:
+            continue
+        angles.append(float(np.degrees(np.arctan2(sign * (a - start[1]), r - start[0]))))
+    if len(angles) < 3:
+        return None
+    return float(np.median(angles))
+
+
+def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -> LimbFit:
+    """Joints of an arm hanging from the shoulder (at the sides, abducted, hands on the abdomen)."""
+    H = fit.stature_px
+    props = fit.props
+    side = "right" if sign < 0 else "left"
+    hum, rad, hand = props.humerus * H, props.radius * H, _HAND * H
+    th = _axis_angle(mask, shoulder, hum, sign, fit)
+    conf = 0.8
+    clipped = th is None
+    if th is None:
+        # the arm band is cut by the field edge along the humerus: arm at the side
+        th, conf = _CLIPPED_ANGLE, 0.3
+    th = float(np.clip(th, -5.0, 70.0))
+    elbow_v = np.asarray(shoulder) + hum * _direction(th, sign)
+    elbow = (float(elbow_v[0]), float(elbow_v[1]))
+    tf = _axis_angle(mask, elbow, rad, sign, fit, _FOREARM_EDGE_INSET)
+    t_abd = _axis_angle(mask, elbow, rad, sign, fit)
+    inside = 2.0 * _ARM_EDGE_INSET * H <= elbow[1] <= mask.shape[1] - 1 - 2.0 * _ARM_EDGE_INSET * H
+    if t_abd is not None and t_abd < _ABDOMEN_ANGLE and th < 20.0 and inside:
+        # no arm band beside the trunk below the elbow: the forearm lies on the abdomen
+        r_w = elbow[0] + 0.3 * rad
+        run = np.flatnonzero(mask[int(np.clip(round(r_w), 0, mask.shape[0] - 1))])
+        mid = fit.mid_col(r_w)
+        half = float(np.max(np.abs(run - mid))) if run.size else fit.half_width["hip"]
+        wrist_v = np.array([r_w, mid + sign * _ABDOMEN_WRIST * half])
+        tip_v = np.array([elbow[0] + _ABDOMEN_TIP[0] * rad, mid + sign * _ABDOMEN_TIP[1] * half])
+        pose = "on_abdomen"
+    else:
+        if tf is None:
+            # the forearm band is cut by the field edge: along the edge when the whole arm
+            # is (arm at the side of a narrow field), else carry on nearly straight
+            tf = 0.0 if clipped else th + 5.0
+        tf = float(np.clip(tf, th - 15.0, th + 25.0))
+        wrist_v = elbow_v + rad * _direction(tf, sign)
+        tip_v = wrist_v + hand * _direction(tf, sign)
+        pose = "hanging"
+    joints = [shoulder, elbow, (float(wrist_v[0]), float(wrist_v[1])), (float(tip_v[0]), float(tip_v[1]))]
+    return LimbFit(side, joints, conf, pose)
 
 
 def _arm_component(lab: np.ndarray, n: int, shoulder: Point, sign: float, fit: BodyFit, reach: float) -> np.ndarray:

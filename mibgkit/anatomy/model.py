@@ -72,6 +72,64 @@ class SegmentMap:
         lab = int(self.labels[r, c])
         return SIOPEN_KEYS[lab - 1] if lab else None
 
+    def nearest_segment(self, row: float, col: float, max_mm: float = 8.0) -> str | None:
+        """Segment whose mapped bone is nearest to a position, within a tolerance.
+
+        A lesion centre often sits just outside the mapped footprint of its bone (the
+        atlas is smooth, the bone edge is not, and a lesion can bulge out of the
+        cortex); detection should assign hot spots with this lookup rather than with
+        :meth:`segment_at`. Inside bone it returns the same as :meth:`segment_at`.
+
+        Parameters
+        ----------
+        row, col : float
+            Normalized position (may lie outside the image).
+        max_mm : float
+            Largest distance (mm, Euclidean with the view's pixel spacing) from the
+            position to the nearest labelled pixel; farther away gives None.
+
+        Returns
+        -------
+        str or None
+            Segment key, or None when no bone lies within ``max_mm``.
+        """
+        nearest = self._nearest()
+        dist, idx = nearest
+        r, c = int(round(row)), int(round(col))
+        rows, cols = self.labels.shape
+        if 0 <= r < rows and 0 <= c < cols:
+            if self.labels[r, c]:
+                return SIOPEN_KEYS[int(self.labels[r, c]) - 1]
+            if not np.isfinite(dist[r, c]) or dist[r, c] > max_mm:
+                return None
+            rr, cc = idx[0][r, c], idx[1][r, c]
+            return SIOPEN_KEYS[int(self.labels[rr, cc]) - 1]
+        # outside the image: nearest labelled pixel on the clipped position, plus the overshoot
+        rc, ccl = min(max(r, 0), rows - 1), min(max(c, 0), cols - 1)
+        over = float(np.hypot((r - rc) * self.pixel_spacing_mm[0], (c - ccl) * self.pixel_spacing_mm[1]))
+        if not np.isfinite(dist[rc, ccl]) or dist[rc, ccl] + over > max_mm:
+            return None
+        rr, cc = idx[0][rc, ccl], idx[1][rc, ccl]
+        return SIOPEN_KEYS[int(self.labels[rr, cc]) - 1]
+
+    def _nearest(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Distance (mm) to the nearest labelled pixel and its index, cached per label array."""
+        key = (id(self.labels), self.labels.shape, int(self.labels.sum(dtype=np.int64)))
+        cached = self.__dict__.get("_nearest_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        from scipy import ndimage as ndi
+
+        bg = self.labels == 0
+        if bg.all():
+            dist = np.full(self.labels.shape, np.inf)
+            idx = (np.zeros(self.labels.shape, np.intp), np.zeros(self.labels.shape, np.intp))
+        else:
+            dist, ind = ndi.distance_transform_edt(bg, sampling=self.pixel_spacing_mm, return_indices=True)
+            idx = (ind[0], ind[1])
+        self.__dict__["_nearest_cache"] = (key, dist, idx)
+        return dist, idx
+
     def bone_area_mm2(self, key: str) -> float:
         """Projected bone area of one segment, in mm^2."""
         return float(self.mask(key).sum()) * float(self.pixel_spacing_mm[0] * self.pixel_spacing_mm[1])

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.draw import polygon as draw_polygon
 
-from mibgkit.anatomy.atlas import atlas_regions, limb_bones, limb_regions, proportions
+from mibgkit.anatomy.atlas import LimbBone, LimbRegion, atlas_regions, limb_bones, limb_regions, proportions
 from mibgkit.anatomy.curie import curie_label_of_bone
 from mibgkit.anatomy.landmarks import BodyFit, body_outline, fit_body
 from mibgkit.anatomy.model import Landmark, SegmentMap
@@ -109,6 +109,32 @@ def _densify(poly: np.ndarray, step: float = 0.1) -> np.ndarray:
     return np.concatenate(out, axis=0)
 
 
+def _fill_capsules(
+    labels: np.ndarray, curie: np.ndarray, bone: LimbBone, joints: list[tuple[float, float]], H: float, key: str,
+    counts: dict[str, list[int]],
+) -> None:
+    """Rasterize the capsules of one limb bone placed on its limb's joints."""
+    for t0, w0, t1, w1, r0, r1 in bone.capsules:
+        ends = limb_frame_to_image(np.array([[t0, w0], [t1, w1]]), joints, bone.seg, H)
+        poly = capsule_polygon(ends[0], ends[1], max(r0 * H, 1.0), max(r1 * H, 1.0))
+        _fill(labels, curie, poly, label_of(key), curie_label_of_bone(bone.name), counts[key])
+
+
+def _fill_learned(
+    labels: np.ndarray, curie: np.ndarray, item: LimbRegion, side: str, joints: list[tuple[float, float]], H: float,
+    counts: dict[str, list[int]],
+) -> None:
+    """Rasterize the learned limb-frame polygons of one limb segment of one side."""
+    table = bone_to_siopen()
+    sign = -1.0 if side == "right" else 1.0
+    for region in item.regions:
+        bone_name = region.bones[0].replace("{side}", side)
+        key = table[bone_name]
+        for poly in region.polygons:
+            img_poly = limb_frame_to_image(poly * np.array([1.0, sign]), joints, item.seg, H)
+            _fill(labels, curie, img_poly, label_of(key), curie_label_of_bone(bone_name), counts[key])
+
+
 def render_labels(fit: BodyFit, view: str) -> Painted:
     """Paint the warped atlas; where bones overlap the one nearer the camera wins.
 
@@ -132,27 +158,28 @@ def render_labels(fit: BodyFit, view: str) -> Painted:
     # limbs first: the capsule atlas where no learned limb-frame region exists (forearms
     # and hands, whose pose varies too much to learn), then the learned regions
     learned = limb_regions().get("POST" if post else "ANT", ())
+    capsule_bones = []
     for bone in sorted(limb_bones(), key=lambda b: b.depth, reverse=not post):
         limb = (fit.arms if bone.limb == "arm" else fit.legs).get(bone.side)
         if limb is None or any(it.limb == bone.limb and it.seg == bone.seg for it in learned):
             continue
-        key = table[bone.name]
-        for t0, w0, t1, w1, r0, r1 in bone.capsules:
-            ends = limb_frame_to_image(np.array([[t0, w0], [t1, w1]]), limb.joints, bone.seg, H)
-            poly = capsule_polygon(ends[0], ends[1], max(r0 * H, 1.0), max(r1 * H, 1.0))
-            _fill(labels, curie, poly, label_of(key), curie_label_of_bone(bone.name), counts[key])
+        capsule_bones.append((bone, limb))
+    # forearms and hands on the abdomen lie in front of the trunk: on ANT they are
+    # painted over it (after the trunk regions), on POST the trunk covers them
+    front = [(b, lf) for b, lf in capsule_bones if not post and b.limb == "arm" and lf.pose == "on_abdomen"]
+    for bone, limb in capsule_bones:
+        if (bone, limb) not in front:
+            _fill_capsules(labels, curie, bone, limb.joints, H, table[bone.name], counts)
+    deferred = []
     for item in sorted(learned, key=lambda it: (it.limb, it.seg)):
         for side in ("right", "left"):
             limb = (fit.arms if item.limb == "arm" else fit.legs).get(side)
             if limb is None:
                 continue
-            sign = -1.0 if side == "right" else 1.0
-            for region in item.regions:
-                bone_name = region.bones[0].replace("{side}", side)
-                key = table[bone_name]
-                for poly in region.polygons:
-                    img_poly = limb_frame_to_image(poly * np.array([1.0, sign]), limb.joints, item.seg, H)
-                    _fill(labels, curie, img_poly, label_of(key), curie_label_of_bone(bone_name), counts[key])
+            if not post and item.limb == "arm" and item.seg > 0 and limb.pose == "on_abdomen":
+                deferred.append((item, side, limb))
+                continue
+            _fill_learned(labels, curie, item, side, limb.joints, H, counts)
     # head, spine, thoracic cage, pelvis: regions of the body frame (already per view)
     frame = BodyFrame(fit)
     regions = atlas_regions().get("POST" if post else "ANT", ())
@@ -164,6 +191,10 @@ def render_labels(fit: BodyFit, view: str) -> Painted:
         for (region, _), img_poly in zip(polys, np.split(warped, splits)):
             key = table[region.bones[0]]
             _fill(labels, curie, img_poly, label_of(key), curie_label_of_bone(region.bones[0]), counts[key])
+    for bone, limb in front:
+        _fill_capsules(labels, curie, bone, limb.joints, H, table[bone.name], counts)
+    for item, side, limb in deferred:
+        _fill_learned(labels, curie, item, side, limb.joints, H, counts)
     frac = {k: (v[0] / v[1] if v[1] else 0.0) for k, v in counts.items()}
     return Painted(labels, curie, frac)
 
