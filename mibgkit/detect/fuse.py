@@ -173,6 +173,7 @@ def feature_vector(f: FusedCandidate, reference_level: float, zone: str = "soft_
         ap = np.log((f.ant_at.excess + 1.0) / (f.post_at.excess + 1.0))
     else:
         ap = 0.0
+    meas = [c for c in (f.ant_at, f.post_at) if c is not None]
     vals = {
         "log_z_best": float(np.log(max(b.z, 0.5))),
         "log_z_other": float(np.log(max(z_other, 0.5))),
@@ -184,6 +185,8 @@ def feature_vector(f: FusedCandidate, reference_level: float, zone: str = "soft_
         "log_rel_liver": float(np.log(max(b.peak, 1e-6) / max(reference_level, 1e-6))),
         "abs_log_ap": float(abs(ap)),
         "seen_both": 1.0 if f.seen_both else 0.0,
+        "log_local_sum": float(np.log(max(sum(max(c.local_sig, 0.0) for c in meas), 1.0))),
+        "log_local_max": float(np.log(max([c.local_sig for c in meas] + [1.0]))),
     }
     for name, organs in _ZONES.items():
         vals[name] = 1.0 if zone in organs else 0.0

@@ -28,6 +28,8 @@ FEATURES: tuple[str, ...] = (
     "zone_abdomen",    # liver, spleen, kidney, bowel, primary tumour zone
     "zone_bladder",    # bladder zone
     "zone_heart",      # heart zone
+    "log_local_sum",   # log (ANT + POST) local significance over the opening background
+    "log_local_max",   # log larger of the two views' local significances
 )
 
 
@@ -63,6 +65,17 @@ class DetectParams:
         Smoothing of the large-scale image used for organ regions.
     organ_min_area_mm2 : float
         Smallest organ-like region.
+    tophat_mm : float
+        Width of the grey opening that estimates the local background of the local
+        significance (about three lesion diameters; larger structures are background).
+    tophat_sigma_mm : float
+        Matched-filter smoothing of the local significance.
+    local_sig_min : float
+        Local-significance maxima above this (noise SDs) that no DoG candidate covers
+        become candidates too (0 disables).
+    bone_snap_mm : float
+        A candidate whose region touches no bone is assigned to the nearest bone within
+        this distance (segment maps and camera blur are a few mm off).
     coef : tuple of float
         Logistic coefficients of the confidence model, one per name in ``FEATURES``.
     intercept : float
@@ -110,11 +123,15 @@ class DetectParams:
     organ_level: float = 0.25
     organ_sigma_mm: float = 6.0
     organ_min_area_mm2: float = 600.0
+    tophat_mm: float = 15.0
+    tophat_sigma_mm: float = 3.0
+    local_sig_min: float = 0.0
+    bone_snap_mm: float = 6.0
     coef: tuple[float, ...] = (
-        1.4387, -0.5102, 2.8235, -1.4427, -0.0738, 4.2112, -0.5606, 0.2343, -2.1054, 0.3204, -2.53, -0.9851,
-        -0.5251, -0.1268,
+        -0.75, -0.679, 0.8109, -0.031, -0.4757, 3.7667, -0.3886, 0.3308, -2.5867, 0.1121, -2.4678, -1.5172,
+        0.4368, -0.5069, 1.6687, 2.3036,
     )
-    intercept: float = -0.4144
+    intercept: float = -8.3653
     min_confidence: float = 0.5
     diffuse_sigma_mm: float = 4.0
     diffuse_bg_sigma_mm: float = 12.0
