@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from mibgkit.anatomy.model import SegmentMap, StudySegmentMaps
-from mibgkit.detect.detector import MapsLike
+from mibgkit.anatomy.model import SegmentMap
+from mibgkit.detect.detector import MapsLike, maps_by_view_index
 from mibgkit.io.model import PlanarView, Study
 from mibgkit.scoring.reading import Reading
 from mibgkit.segments import SIOPEN_KEYS
@@ -33,22 +33,6 @@ _SHORT = {
     "right_lower_limb_proximal": "R femur", "right_lower_limb_distal": "R leg/foot",
     "left_lower_limb_proximal": "L femur", "left_lower_limb_distal": "L leg/foot",
 }
-
-
-def _view_maps(study: Study, maps: MapsLike | None) -> dict[int, SegmentMap]:
-    if maps is None:
-        return {}
-    if isinstance(maps, StudySegmentMaps):
-        return dict(maps.views)
-    out: dict[int, SegmentMap] = {}
-    for k, m in maps.items():
-        if isinstance(k, int):
-            out[k] = m
-        else:
-            idx = next((i for i, v in enumerate(study.views) if v.view == k), None)
-            if idx is not None:
-                out[idx] = m
-    return out
 
 
 def _find_view(study: Study, v: dict[str, Any]) -> tuple[int, PlanarView] | None:
@@ -182,7 +166,7 @@ def render_report(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    by_index = _view_maps(study, maps)
+    by_index = maps_by_view_index(study, maps)
     shown = [x for x in (_find_view(study, v) for v in reading.views) if x is not None]
     if not shown:
         shown = list(enumerate(study.views))[:2]

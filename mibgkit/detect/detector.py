@@ -63,7 +63,14 @@ class Detection:
     frames: dict[str, BodyFrame | None] = field(default_factory=dict)
 
 
-def _maps_by_index(study: Study, maps: MapsLike) -> dict[int, SegmentMap]:
+def maps_by_view_index(study: Study, maps: MapsLike | None) -> dict[int, SegmentMap]:
+    """Segment maps keyed by the index of their view in ``study.views``.
+
+    ``maps`` is a :class:`StudySegmentMaps`, or a mapping keyed by view index or view
+    name (a name goes to the first view of that name not yet mapped); None gives {}.
+    """
+    if maps is None:
+        return {}
     if isinstance(maps, StudySegmentMaps):
         return dict(maps.views)
     out: dict[int, SegmentMap] = {}
@@ -140,7 +147,7 @@ def detect_study(study: Study, maps: MapsLike, params: DetectParams | None = Non
         If no planar view of the study has a segment map.
     """
     p = params or DEFAULT_PARAMS
-    by_index = _maps_by_index(study, maps)
+    by_index = maps_by_view_index(study, maps)
     chosen = _pick_views(study, by_index)
     if not chosen:
         raise MappingError(f"study {study.info.study_instance_uid}: no planar view with a segment map")
