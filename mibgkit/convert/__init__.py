@@ -6,36 +6,36 @@ default (PS3.15 basic profile semantics), in parallel on local processes or a Da
 cluster, resumable, with atomic writes and a manifest of every input file. See
 :mod:`mibgkit.convert.engine` for the mechanics, :mod:`mibgkit.convert.naming` for
 output names, :mod:`mibgkit.convert.deid` for de-identification and
-:mod:`mibgkit.convert.nifti` for the ``.nii.gz`` writer.
+:mod:`mibgkit.convert.nifti` for the ``.nii.gz`` writer. Names are imported on first
+use, so the command line can build its parser without loading pydicom.
 """
 
-from mibgkit.convert.deid import DeidPolicy
-from mibgkit.convert.engine import (
-    FORMATS,
-    ConvertOptions,
-    ConvertReport,
-    FileOutcome,
-    convert_batch,
-    convert_study,
-    convert_tree,
-    write_manifest,
-)
-from mibgkit.convert.naming import DEFAULT_TEMPLATE, check_template, render
-from mibgkit.convert.scan import StudyJob, scan_tree
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_TEMPLATE",
-    "FORMATS",
-    "ConvertOptions",
-    "ConvertReport",
-    "DeidPolicy",
-    "FileOutcome",
-    "StudyJob",
-    "convert_batch",
-    "check_template",
-    "convert_study",
-    "convert_tree",
-    "render",
-    "scan_tree",
-    "write_manifest",
-]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "DeidPolicy": "deid",
+    "FORMATS": "engine",
+    "ConvertOptions": "engine",
+    "ConvertReport": "engine",
+    "FileOutcome": "engine",
+    "convert_batch": "engine",
+    "convert_study": "engine",
+    "convert_tree": "engine",
+    "write_manifest": "engine",
+    "DEFAULT_TEMPLATE": "naming",
+    "check_template": "naming",
+    "render": "naming",
+    "StudyJob": "scan",
+    "scan_tree": "scan",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"mibgkit.convert.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'mibgkit.convert' has no attribute {name!r}")
