@@ -22,6 +22,9 @@ $(VENV)/.test: $(VENV)/.core plugins/napari/setup.cfg
 demo: $(VENV)/.core
 	$(BIN)/mibgkit info sample_dicom
 	$(BIN)/mibgkit score sample_dicom/oligo --out $(DEMO_OUT)/oligo
+	@$(BIN)/python -c "import json; t = json.load(open('sample_dicom/oligo/truth.json')); \
+	print('phantom ground truth: SIOPEN', t['siopen_total'], ' Curie', t['curie_total'], \
+	' (the automatic reading is a proposal for a physician to confirm)')"
 	@echo "reading and report written to $(DEMO_OUT)/"
 
 lint: $(VENV)/.test
