@@ -10,8 +10,7 @@ neither Qt nor napari.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mibgkit._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -28,15 +27,8 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-_SUBPACKAGES = {"io", "anatomy", "detect", "scoring", "export", "convert", "cohort", "phantom", "segments"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f"mibgkit.{name}")
-    raise AttributeError(f"module 'mibgkit' has no attribute {name!r}")
+_SUBPACKAGES = ("io", "anatomy", "detect", "scoring", "export", "convert", "cohort", "phantom", "segments")
+__getattr__ = lazy_getattr("mibgkit", _LAZY, _SUBPACKAGES)
 
 
 def __dir__() -> list[str]:

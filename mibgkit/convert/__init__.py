@@ -12,30 +12,26 @@ use, so the command line can build its parser without loading pydicom.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mibgkit._lazy import lazy_getattr
 
 _LAZY = {
-    "DeidPolicy": "deid",
-    "FORMATS": "engine",
-    "ConvertOptions": "engine",
-    "ConvertReport": "engine",
-    "FileOutcome": "engine",
-    "convert_batch": "engine",
-    "convert_study": "engine",
-    "convert_tree": "engine",
-    "write_manifest": "engine",
-    "DEFAULT_TEMPLATE": "naming",
-    "check_template": "naming",
-    "render": "naming",
-    "StudyJob": "scan",
-    "scan_tree": "scan",
+    "DeidPolicy": "mibgkit.convert.deid",
+    "FORMATS": "mibgkit.convert.engine",
+    "ConvertOptions": "mibgkit.convert.engine",
+    "ConvertReport": "mibgkit.convert.engine",
+    "FileOutcome": "mibgkit.convert.engine",
+    "convert_batch": "mibgkit.convert.engine",
+    "convert_study": "mibgkit.convert.engine",
+    "convert_tree": "mibgkit.convert.engine",
+    "write_manifest": "mibgkit.convert.engine",
+    "DEFAULT_TEMPLATE": "mibgkit.convert.naming",
+    "check_template": "mibgkit.convert.naming",
+    "render": "mibgkit.convert.naming",
+    "StudyJob": "mibgkit.convert.scan",
+    "scan_tree": "mibgkit.convert.scan",
 }
 
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"mibgkit.convert.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'mibgkit.convert' has no attribute {name!r}")
+__getattr__ = lazy_getattr('mibgkit.convert', _LAZY)

@@ -7,9 +7,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from mibgkit._lazy import lazy_getattr
 from mibgkit.detect.model import Hotspot, Location
 
 _LAZY = {
@@ -23,7 +21,4 @@ _LAZY = {
 __all__ = ["Hotspot", "Location", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'mibgkit.detect' has no attribute {name!r}")
+__getattr__ = lazy_getattr('mibgkit.detect', _LAZY)

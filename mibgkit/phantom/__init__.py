@@ -16,8 +16,7 @@ solids, soft tissue), ``skeleton`` (labelled bones), ``biodistribution`` (normal
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mibgkit._lazy import lazy_getattr
 
 _LAZY = {
     "make_patient": "mibgkit.phantom.patient",
@@ -37,10 +36,7 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'mibgkit.phantom' has no attribute {name!r}")
+__getattr__ = lazy_getattr('mibgkit.phantom', _LAZY)
 
 
 def __dir__() -> list[str]:
