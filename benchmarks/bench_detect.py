@@ -13,6 +13,7 @@ markdown to docs/benchmarks/detect.md; the worst five studies to docs/figures/.
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import sys
 import time
@@ -67,7 +68,9 @@ def simulate_case(seed: int) -> Any:
     arms = "on_abdomen" if age < 2 else str(rng.choice(ARMS[:4]))
     patient = make_patient(age_years=age, sex=str(rng.choice(["F", "M"])), seed=seed, pattern=pattern, arms=arms)
     sim = simulate(patient, seed=seed, collimator="ME", spect=False)
-    f.write_bytes(pickle.dumps(sim))
+    tmp = f.with_name(f"{f.name}.{os.getpid()}.tmp")  # atomic: parallel runs share the cache
+    tmp.write_bytes(pickle.dumps(sim))
+    os.replace(tmp, f)
     return sim
 
 

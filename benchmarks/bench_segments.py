@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -97,7 +98,9 @@ def load_case(seed: int, cache: Path) -> dict[str, Any]:
             "lesions": [[s, list(map(float, pa)) if pa is not None else None, list(map(float, pp)) if pp is not None else None]
                         for s, pa, pp in les]}
     cache.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(f, meta=json.dumps(meta), **out)
+    tmp = f.with_name(f"{f.stem}.{os.getpid()}.tmp.npz")  # atomic: parallel runs share the cache
+    np.savez_compressed(tmp, meta=json.dumps(meta), **out)
+    os.replace(tmp, f)
     out["meta"] = meta
     return out
 
