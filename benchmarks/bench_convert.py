@@ -204,8 +204,13 @@ def check_baseline(cases: list[StudyCase], outputs_of: dict[str, list[Path]]) ->
     return ok
 
 
+DTYPES: dict[str, int] = {}  # voxel types of mibgkit's outputs (last checked run)
+
+
 def check_mibgkit(cases: list[StudyCase], out: Path) -> dict[str, bool]:
-    """Study UID -> every expected image written, right view, frame mapping exact."""
+    """Study UID -> every expected image written, right view, frame mapping exact; the image
+    read by SimpleITK and by nibabel gives the same array, of the type the sidecar names."""
+    import nibabel as nib
     import SimpleITK as sitk
 
     from mibgkit.convert.deid import DeidPolicy
@@ -229,7 +234,14 @@ def check_mibgkit(cases: list[StudyCase], out: Path) -> dict[str, bool]:
                 good = False
                 break
             meta, image = found
-            arr = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.float64)
+            raw = sitk.GetArrayFromImage(sitk.ReadImage(str(image)))
+            DTYPES[str(raw.dtype)] = DTYPES.get(str(raw.dtype), 0) + 1
+            arr = raw.astype(np.float64)
+            by_nib = np.asarray(nib.load(str(image)).dataobj)
+            if str(raw.dtype) != meta["array"]["dtype"] or by_nib.dtype != raw.dtype or \
+                    not np.array_equal(by_nib.T, raw):
+                good = False
+                break
             if e.kind == "planar":
                 fm = meta["frame_mapping"]
                 sf = StoredFrame("", fm["sop_instance_uid"], fm["frame"], tuple(fm["stored_shape"]), fm["mirrored"],
@@ -378,7 +390,14 @@ def main(argv: list[str] | None = None) -> int:
             cpus[name].append(_last_cpu())
             last[name] = res
             print(f"rep {rep + 1}: {name}: {walls[name][-1]:.1f} s wall, {cpus[name][-1]:.1f} s CPU", flush=True)
-    checks = {name: check(work / f"out_{i}", last[name]) for i, (name, (_, check)) in enumerate(tools.items())}
+    checks = {}
+    sizes = {}
+    for i, (name, (_, check)) in enumerate(tools.items()):
+        DTYPES.clear()
+        checks[name] = check(work / f"out_{i}", last[name])
+        if name == "mibgkit convert --workers 2":
+            voxel_types = dict(DTYPES)
+        sizes[name] = sum(p.stat().st_size for p in (work / f"out_{i}").rglob("*.nii.gz")) / 2**20
 
     ref_wall = statistics.median(walls["dcm2niix -z y"])
     ref_cpu = statistics.median(cpus["dcm2niix -z y"])
@@ -386,8 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     layouts = list(dict.fromkeys(c.layout for c in cases))
     lines = [
         "| tool | wall s (median) | studies/s | vs dcm2niix (wall) | CPU s (median) | CPU ms/study | "
-        "CPU vs dcm2niix | studies converted correctly | " + " | ".join(layouts) + " |",
-        "|---|---|---|---|---|---|---|---|" + "---|" * len(layouts),
+        "CPU vs dcm2niix | .nii.gz MiB | studies converted correctly | " + " | ".join(layouts) + " |",
+        "|---|---|---|---|---|---|---|---|---|" + "---|" * len(layouts),
     ]
     for name in tools:
         wall, cpu, ok = statistics.median(walls[name]), statistics.median(cpus[name]), checks[name]
@@ -396,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             for lay in layouts
         ]
         lines.append(f"| {name} | {wall:.1f} | {len(cases) / wall:.2f} | {ref_wall / wall:.2f}x | {cpu:.1f} | "
-                     f"{1000 * cpu / len(cases):.0f} | {cpu / ref_cpu:.1f}x | "
+                     f"{1000 * cpu / len(cases):.0f} | {cpu / ref_cpu:.2f}x | {sizes[name]:.1f} | "
                      f"{sum(ok.values())}/{len(cases)} | " + " | ".join(per_layout) + " |")
     header = [
         "# Batch conversion benchmark (`benchmarks/bench_convert.py`)",
@@ -409,12 +428,17 @@ def main(argv: list[str] | None = None) -> int:
         "for every tool.",
         "",
         f"Tools: {_version([str(BIN / 'dcm2niix'), '--version'])}; dicom2nifti "
-        f"{_pkg_version('dicom2nifti')}; mibgkit {_pkg_version('mibgkit')}"
+        f"{_pkg_version('dicom2nifti')}; mibgkit {_pkg_version('mibgkit')} (deflate: {_deflate()})"
         + (" ('before' = the package as it was before this optimisation, same session)." if args.before else "."),
         "",
     ]
     raw = ["", "Every run (wall s / CPU s): " + "; ".join(
         f"{name}: " + ", ".join(f"{w:.1f}/{c:.1f}" for w, c in zip(walls[name], cpus[name])) for name in tools) + "."]
+    main_tool = "mibgkit convert --workers 2"
+    paired = [d / m for d, m in zip(walls["dcm2niix -z y"], walls[main_tool])]
+    raw += ["", f"Paired per repetition, `{main_tool}` throughput vs dcm2niix (wall): "
+            + ", ".join(f"{r:.2f}x" for r in paired) + f". Voxel types written by `{main_tool}`: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(voxel_types.items())) + "."]
     footer = [
         "",
         "Correct = every stored image of the study (each planar frame; the SPECT volume) is in the "
@@ -428,6 +452,13 @@ def main(argv: list[str] | None = None) -> int:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(text)
     return 0
+
+
+def _deflate() -> str:
+    proc = subprocess.run([sys.executable, "-c", "import mibgkit.convert.nifti as n; print(n.DEFLATE)"],
+                          capture_output=True, text=True, check=False, cwd="/")
+    name = proc.stdout.strip() or "?"
+    return f"{name} {_pkg_version('isal')}" if name == "isal" else name
 
 
 def _pkg_version(name: str) -> str:

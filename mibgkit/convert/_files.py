@@ -1,6 +1,6 @@
 """Atomic writes and cheap path helpers for the converter.
 
-The same protocol as :mod:`mibgkit.export._atomic` (hidden ``.<name>.<random>.part<ext>``
+The same protocol as :mod:`mibgkit.export._atomic` (hidden ``.<name>.<pid>-<n>.part<ext>``
 temporary in the target folder, then ``os.replace``), kept here so a conversion worker
 does not import :mod:`mibgkit.export` (whose package pulls in highdicom). Bytes are
 hashed from memory, so an output is never read back to get its SHA-256.
@@ -9,8 +9,8 @@ hashed from memory, so an output is never read back to get its SHA-256.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,10 +33,28 @@ class FolderCache:
             self._made.add(folder)
 
 
-def _temp_for(final: str) -> str:
+_COUNTER = itertools.count()
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _open_temp(final: str) -> tuple[int, str]:
+    """Create a new hidden temporary next to ``final``: (open fd, path).
+
+    Its name is unique per process (pid + counter; ``O_EXCL`` refuses a left-over of
+    an earlier process that had the same pid, and the next name is tried).
+    """
     folder, name = os.path.split(final)
     ext = ".nii.gz" if name.endswith(".nii.gz") else os.path.splitext(name)[1]
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f"{TMP_SUFFIX}{ext}", dir=folder or ".")
+    while True:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_COUNTER)}{TMP_SUFFIX}{ext}")
+        try:
+            return os.open(tmp, _FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def _temp_for(final: str) -> str:
+    fd, tmp = _open_temp(final)
     os.close(fd)
     return tmp
 
@@ -57,9 +75,9 @@ def atomic_write(final: str, data: bytes, folders: FolderCache | None = None) ->
     str
     """
     (folders or FolderCache()).ensure(os.path.dirname(final) or ".")
-    tmp = _temp_for(final)
+    fd, tmp = _open_temp(final)
     try:
-        with open(tmp, "wb") as f:
+        with open(fd, "wb", closefd=True) as f:
             f.write(data)
         os.replace(tmp, final)
     except BaseException:

@@ -32,6 +32,8 @@ from typing import Any, TypeVar
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
 
+from mibgkit.io._values import HeaderValues, as_values
+
 __all__ = [
     "BASIC_PROFILE",
     "SIDECAR_KEYWORDS",
@@ -180,13 +182,14 @@ class DeidPolicy:
         except OverflowError:  # a placeholder date such as 00010101
             return None
 
-    def header_fields(self, ds: Dataset, patient_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    def header_fields(self, ds: Dataset | HeaderValues, patient_id: str) -> tuple[dict[str, Any], dict[str, str]]:
         """The sidecar's DICOM keyword values and the removed/replaced source attributes.
 
         Parameters
         ----------
-        ds : pydicom.Dataset
-            Source header.
+        ds : pydicom.Dataset or HeaderValues
+            Source header; values are read through :class:`~mibgkit.io._values.HeaderValues`
+            (the loader's cache when given one), i.e. as pydicom decodes them.
         patient_id : str
             Raw Patient ID (for the date shift only; never written).
 
@@ -200,11 +203,12 @@ class DeidPolicy:
         """
         fields: dict[str, Any] = {}
         removed: dict[str, str] = {}
-        present = [int(t) for t in ds.keys()]
+        values = as_values(ds)
+        present = [int(t) for t in values.ds.keys()]
         have = set(present)
         for kw, tag in _SIDECAR_TAGS:
             if tag in have:
-                value = ds[tag].value
+                value = values.get(kw)
                 if value not in (None, ""):
                     fields[kw] = _jsonable(value)
         if not self.enabled:

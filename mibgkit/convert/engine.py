@@ -35,7 +35,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -265,18 +265,21 @@ def _stored_frame(sf: Any, policy: DeidPolicy, in_root: str) -> dict[str, Any]:
 def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
     import numpy as np
 
+    from mibgkit.convert.nifti import narrowest
+
     hdr = headers[view.source.path]
     spacing = [float(view.pixel_spacing_mm[1]), float(view.pixel_spacing_mm[0])]  # (col, row), as ITK
+    data = narrowest(np.asarray(view.image, dtype=np.float32))  # integer counts stay integers, exactly
 
     def encode() -> bytes:
         from mibgkit.convert.nifti import nifti_gz_bytes
 
-        return nifti_gz_bytes(np.asarray(view.image, dtype=np.float32), spacing)
+        return nifti_gz_bytes(data, spacing)
 
     def write(tmp: str) -> None:
         import SimpleITK as sitk
 
-        img = sitk.GetImageFromArray(np.ascontiguousarray(view.image, dtype=np.float32))
+        img = sitk.GetImageFromArray(np.ascontiguousarray(data))
         img.SetSpacing(spacing)
         sitk.WriteImage(img, tmp, useCompression=opts.fmt != "tiff")
 
@@ -285,7 +288,7 @@ def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions
         "view": view.view,
         "view_source": view.view_source,
         "frame_mapping": _stored_frame(view.source, opts.policy, opts.in_root),
-        "array": {"shape": list(view.shape), "axes": ["row", "col"], "dtype": "float32",
+        "array": {"shape": list(view.shape), "axes": ["row", "col"], "dtype": str(data.dtype),
                   "frame": "normalized planar (rows head->feet, cols patient right->left, anterior display)"},
         "spacing_mm": [float(v) for v in view.pixel_spacing_mm],
         "detector": view.detector,
@@ -309,19 +312,20 @@ def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions
 def _volume_item(vol: Volume, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
     import numpy as np
 
-    from mibgkit.convert.nifti import DATATYPES
+    from mibgkit.convert.nifti import DATATYPES, narrowest
 
     paths = list(dict.fromkeys(s.path for s in vol.sources))
+    data = narrowest(vol.array)  # integer counts stay integers, exactly
 
     def encode() -> bytes:
         from mibgkit.convert.nifti import nifti_gz_bytes
 
-        return nifti_gz_bytes(vol.array, vol.spacing_mm[::-1], vol.origin_lps, np.asarray(vol.direction))
+        return nifti_gz_bytes(data, vol.spacing_mm[::-1], vol.origin_lps, np.asarray(vol.direction))
 
     def write(tmp: str) -> None:
         import SimpleITK as sitk
 
-        sitk.WriteImage(vol.to_sitk(), tmp, useCompression=opts.fmt != "tiff")
+        sitk.WriteImage(replace(vol, array=data).to_sitk(), tmp, useCompression=opts.fmt != "tiff")
 
     frames = [_stored_frame(s, opts.policy, opts.in_root) for s in vol.sources]
     sidecar = {
@@ -329,7 +333,7 @@ def _volume_item(vol: Volume, headers: dict[str, Any], opts: ConvertOptions) -> 
         "view": "SPECT" if vol.modality == "NM" else vol.modality,
         "modality": vol.modality,
         "frame_mapping": frames,
-        "array": {"shape": list(vol.array.shape), "axes": ["slice", "row", "col"], "dtype": str(vol.array.dtype),
+        "array": {"shape": list(vol.array.shape), "axes": ["slice", "row", "col"], "dtype": str(data.dtype),
                   "frame": "patient LPS (origin, spacing, direction as SimpleITK)"},
         "spacing_mm": [float(v) for v in vol.spacing_mm],
         "origin_lps_mm": [float(v) for v in vol.origin_lps],
@@ -344,7 +348,7 @@ def _volume_item(vol: Volume, headers: dict[str, Any], opts: ConvertOptions) -> 
         "detector": None,
         "energy_window": None,
     }
-    if opts.fmt == "nifti" and np.dtype(vol.array.dtype).name in DATATYPES:
+    if opts.fmt == "nifti" and np.dtype(data.dtype).name in DATATYPES:
         return _Item(fields, paths, sidecar, encode=encode)
     return _Item(fields, paths, sidecar, write=write)
 
@@ -502,7 +506,7 @@ def _convert_loaded(job: StudyJob, run: _StudyRun) -> None:
     # The loader's own parse of each header is reused for the sidecar (no second dcmread).
     parsed, skipped = load_headers([f.path for f in job.files], strict=False)
     collection = studies_from_headers(parsed, skipped, assume_view=opts.assume_view, strict=False)
-    dataset_of = {h.path: h.ds for h in parsed}
+    dataset_of = {h.path: h.values for h in parsed}  # cached values, decoded once per file
     for skip in collection.skipped:
         if skip.path in run.outcomes:
             run.outcomes[skip.path].status = "failed"
@@ -566,10 +570,34 @@ def _batches(jobs: list[StudyJob], workers: int) -> list[list[StudyJob]]:
     return [jobs[i:i + size] for i in range(0, len(jobs), size)]
 
 
-def _warm_worker(fmt: str, threads: int) -> None:
+#: glibc malloc settings of worker processes: arrays of a few MB (decoded frames, volumes)
+#: are reused from the heap instead of being mapped, zeroed and unmapped each time
+#: (~100k page faults per 200 studies less). (mallopt parameter, value).
+_MALLOC_OPTIONS = ((-3, 64 << 20), (-1, 128 << 20))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+
+
+def _tune_malloc() -> None:
+    """Apply :data:`_MALLOC_OPTIONS` where the C library is glibc (only in worker processes)."""
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    for param, value in _MALLOC_OPTIONS:
+        mallopt(ctypes.c_int(param), ctypes.c_int(value))
+
+
+def _warm_worker(fmt: str, threads: int, worker: bool = True) -> None:
     """Pool initializer: import what every task needs once per worker process."""
     import mibgkit.convert.nifti
     import mibgkit.io.loader  # noqa: F401
+
+    if worker:
+        _tune_malloc()
 
     if fmt != "nifti":
         import SimpleITK as sitk
@@ -593,7 +621,10 @@ def _run_local(jobs: list[StudyJob], opts: ConvertOptions, workers: int) -> Iter
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    _warm_worker(opts.fmt, opts.threads)  # imported here first: forked workers inherit the modules
+    _warm_worker(opts.fmt, opts.threads, worker=False)  # imported here first: forked workers inherit the modules
+    import gc
+
+    gc.freeze()  # objects made so far are never collected: forked workers do not copy their pages
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker,
                              initargs=(opts.fmt, opts.threads)) as pool:
         futures = {pool.submit(convert_batch, batch, opts): batch for batch in _batches(jobs, workers)}
@@ -657,6 +688,12 @@ def write_manifest(outcomes: list[FileOutcome], out_root: str | os.PathLike[str]
     _write_json(json_path, {"schema": "mibgkit.convert-manifest/1", "counts": counts,
                             "files": [asdict(o) for o in rows]}, rows=("files",))
     return csv_path, json_path
+
+
+def _progress(total: int) -> Any:
+    from tqdm import tqdm  # only when shown
+
+    return tqdm(total=total, unit="study", desc="convert")
 
 
 def _remove_leftovers(out_root: Path) -> None:
@@ -738,11 +775,12 @@ def convert_tree(
         for p, reason in found.not_converted.items()
     ]
     runner = _run_dask(found.jobs, opts, scheduler) if scheduler is not None else _run_local(found.jobs, opts, workers)
-    from tqdm import tqdm
-
-    with tqdm(total=len(found.jobs), unit="study", disable=not progress, desc="convert") as bar:
-        for job, result in runner:
-            outcomes += _failed(job, opts, result) if isinstance(result, BaseException) else result
+    bar = _progress(len(found.jobs)) if progress else None
+    for job, result in runner:
+        outcomes += _failed(job, opts, result) if isinstance(result, BaseException) else result
+        if bar is not None:
             bar.update(1)
+    if bar is not None:
+        bar.close()
     csv_path, json_path = write_manifest(outcomes, dst)
     return ConvertReport(outcomes, len(found.jobs), time.perf_counter() - started, csv_path, json_path)

@@ -1,7 +1,11 @@
 """Walk an input tree and group its DICOM files into one job per study.
 
-Only headers are read (pixel data stays on disk). Files are grouped by Study Instance
-UID; a DICOM file without one is a job of its own. Files that are not DICOM, DICOMDIR
+Only headers are read (pixel data stays on disk), and for the common case only their
+first few kilobytes: :func:`quick_header` walks the elements of a little-endian file
+up to (0020,000D) itself and decodes the five values the scan needs exactly as pydicom
+would (:mod:`mibgkit.io._values`); anything else (no preamble, big endian, deflated,
+non-ASCII or malformed values, a header longer than the first read) is read by pydicom.
+Files are grouped by Study Instance UID; a DICOM file without one is a job of its own. Files that are not DICOM, DICOMDIR
 indexes and left-overs of a killed run (``.part`` temporaries) are reported, not
 converted. The output folder is never walked, even when it lies inside the input.
 """
@@ -10,9 +14,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pydicom
 from pydicom.errors import InvalidDicomError
@@ -20,11 +26,36 @@ from pydicom.errors import InvalidDicomError
 from mibgkit.convert._files import TMP_SUFFIX
 from mibgkit.convert.deid import DeidPolicy
 from mibgkit.convert.naming import study_part
+from mibgkit.io._values import _SLOW, _decode, _pydicom_defaults
 
-__all__ = ["Fingerprint", "StudyJob", "Scan", "scan_tree"]
+__all__ = ["Fingerprint", "StudyJob", "Scan", "quick_header", "scan_tree"]
 
 _HEADER_TAGS = ["StudyInstanceUID", "PatientID", "StudyDate", "Modality", "SOPClassUID"]
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+# The scan's elements by tag; the walk stops after the last (highest) one.
+_QUICK_TAGS: dict[int, str] = {
+    0x00080016: "SOPClassUID",
+    0x00080020: "StudyDate",
+    0x00080060: "Modality",
+    0x00100020: "PatientID",
+    0x0020000D: "StudyInstanceUID",
+}
+_LAST_TAG = max(_QUICK_TAGS)
+_QUICK_BYTES = 16384  # first read; a header whose (0020,000D) lies further is read by pydicom
+_EXPLICIT_TS = frozenset({  # explicit VR little endian, native or encapsulated pixel data
+    "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+    "1.2.840.10008.1.2.4.203",
+})
+_IMPLICIT_TS = "1.2.840.10008.1.2"
+_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
+_HEAD = struct.Struct("<HHL")  # implicit VR: group, element, 32-bit length
+_EXPLICIT = struct.Struct("<HH2sH")  # explicit VR: group, element, VR, 16-bit length
+_U32 = struct.Struct("<L")
+_GROUP = struct.Struct("<H")
+_UNDEFINED = 0xFFFFFFFF
+_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 
 
 @dataclass(frozen=True)
@@ -80,11 +111,129 @@ def _walk(root: Path, exclude: Path | None) -> list[str]:
     return found
 
 
-def _read_header(path: str) -> pydicom.Dataset | None:
+def _read_header(path: str) -> dict[str, Any] | None:
+    """The scan's five values of one file (absent ones left out); None when not DICOM."""
+    quick = quick_header(path)
+    if quick is not None:
+        return quick
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
     except (InvalidDicomError, OSError, ValueError, EOFError, TypeError):
         return None
+    return {kw: ds.get(kw) for kw in _HEADER_TAGS if kw in ds}
+
+
+class _Fallback(Exception):
+    """Not a layout :func:`quick_header` reads: let pydicom read the file."""
+
+
+def _element(buf: bytes, pos: int, implicit: bool) -> tuple[int, bytes | None, int, int]:
+    """(tag, VR or None, value start, value length) of the element at ``pos``."""
+    if implicit:
+        group, elem, length = _HEAD.unpack_from(buf, pos)
+        return group << 16 | elem, None, pos + 8, length
+    group, elem, vr, length = _EXPLICIT.unpack_from(buf, pos)
+    tag = group << 16 | elem
+    if group == 0xFFFE:  # item and delimiters have no VR
+        return tag, None, pos + 8, _U32.unpack_from(buf, pos + 4)[0]
+    if vr in _LONG_VRS:
+        return tag, vr, pos + 12, _U32.unpack_from(buf, pos + 8)[0]
+    if not (vr.isalpha() and vr.isupper()):
+        raise _Fallback
+    return tag, vr, pos + 8, length
+
+
+def _skip_undefined(buf: bytes, pos: int, implicit: bool) -> int:
+    """Position after an undefined-length sequence whose items start at ``pos``."""
+    while True:
+        tag, _, start, length = _element(buf, pos, implicit)
+        if tag == _SEQ_END:
+            return start
+        if tag != _ITEM:
+            raise _Fallback
+        if length != _UNDEFINED:
+            pos = start + length
+            continue
+        pos = start
+        while True:  # elements of an undefined-length item, up to its delimiter
+            tag, _, start, length = _element(buf, pos, implicit)
+            if tag == _ITEM_END:
+                pos = start
+                break
+            pos = _skip_undefined(buf, start, implicit) if length == _UNDEFINED else start + length
+
+
+def quick_header(path: str) -> dict[str, Any] | None:
+    """The scan's values of a common DICOM file from its first bytes, or None.
+
+    Reads Part 10 files (preamble, ``DICM``) in implicit or explicit VR little endian
+    (native or encapsulated pixel data) whose elements up to (0020,000D) lie in the
+    first :data:`_QUICK_BYTES` bytes, and decodes SOP Class UID, Study Date, Modality,
+    Patient ID and Study Instance UID with :func:`mibgkit.io._values._decode` (the
+    value pydicom gives). None means "read it with pydicom": not such a file, or any
+    value or layout the fast path does not mirror.
+
+    Parameters
+    ----------
+    path : str
+
+    Returns
+    -------
+    dict or None
+        Keyword -> value for the elements present.
+    """
+    if not _pydicom_defaults():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            buf = fh.read(_QUICK_BYTES)
+    except OSError:
+        return None
+    if buf[128:132] != b"DICM":
+        return None
+    try:
+        return _quick_values(buf)
+    except (_Fallback, struct.error, UnicodeDecodeError, IndexError):
+        return None
+
+
+def _quick_values(buf: bytes) -> dict[str, Any] | None:
+    pos, ts = 132, None
+    while _GROUP.unpack_from(buf, pos)[0] == 0x0002:  # file meta information: explicit VR little endian
+        tag, vr, start, length = _element(buf, pos, False)
+        if length == _UNDEFINED or start + length > len(buf):
+            return None
+        if tag == 0x00020010:
+            ts = buf[start:start + length].decode("ascii").rstrip(" \x00")
+        pos = start + length
+    if ts == _IMPLICIT_TS:
+        implicit = True
+    elif ts in _EXPLICIT_TS:
+        implicit = False
+    else:
+        return None  # big endian, deflated, unknown or missing transfer syntax
+    found: dict[str, Any] = {}
+    end = len(buf)
+    while True:
+        if pos + 8 > end:
+            return None  # header goes on past the first read
+        tag, vr, start, length = _element(buf, pos, implicit)
+        if tag > _LAST_TAG:
+            return found
+        if length == _UNDEFINED:
+            pos = _skip_undefined(buf, start, implicit)
+            continue
+        if start + length > end:
+            return None
+        keyword = _QUICK_TAGS.get(tag)
+        if keyword is not None:
+            value = _decode(tag, None if vr is None else vr.decode("ascii"), buf[start:start + length])
+            if value is _SLOW:
+                return None
+            found[keyword] = value
+            if tag == _LAST_TAG:
+                return found
+        pos = start + length
 
 
 def scan_tree(root: str | os.PathLike[str], template: str, policy: DeidPolicy,
@@ -111,7 +260,7 @@ def scan_tree(root: str | os.PathLike[str], template: str, policy: DeidPolicy,
 
     excluded = None if exclude is None else Path(exclude).resolve()
     groups: dict[str, list[str]] = defaultdict(list)
-    headers: dict[str, pydicom.Dataset] = {}
+    headers: dict[str, dict[str, Any]] = {}
     not_converted: dict[str, str] = {}
     for path in _walk(Path(root), excluded):
         name = Path(path).name
