@@ -27,6 +27,7 @@ import datetime as _dt
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
@@ -115,6 +116,12 @@ def _keyword(tag: int) -> str:
 _D = TypeVar("_D", bound=_dt.date)  # a date or a datetime
 
 
+@lru_cache(maxsize=4096)
+def _hmac_sha256(key: bytes, text: str) -> bytes:
+    """HMAC-SHA256 of ``text``; cached: a SPECT volume names one SOP Instance UID per frame."""
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
         return [_jsonable(v) for v in value]
@@ -155,7 +162,7 @@ class DeidPolicy:
         return [OPTIONS["basic"], OPTIONS[dates], OPTIONS["characteristics"]]
 
     def _digest(self, text: str) -> bytes:
-        return hmac.new(self.key, text.encode("utf-8"), hashlib.sha256).digest()
+        return _hmac_sha256(self.key, text)
 
     def shift_days(self, patient_id: str) -> int:
         """Days every date of this patient moves back (0 when dates are kept)."""

@@ -4,8 +4,8 @@ Every study is converted by :func:`convert_study`, a pure function of its job an
 options, so the same task runs in this process, in a process pool
 (``workers > 1``) or on a Dask distributed cluster (``scheduler="tcp://..."``) and
 writes the same bytes. In parallel, consecutive studies are sent in batches
-(:func:`convert_batch`, ~8 tasks per worker, at most 16 studies each) to a pool whose
-workers import everything once at start. Per study it
+(:func:`convert_batch`, at most 16 studies each, ever smaller towards the end) to a
+pool whose workers import everything once at start. Per study it
 
 1. skips the study when its state record (``OUT/.mibgkit/state/<study_key>.json``)
    says it was done with the same inputs (size + mtime) and options, and every output
@@ -74,8 +74,8 @@ SIDECAR_SCHEMA = "mibgkit.sidecar/1"
 STATE_SCHEMA = "mibgkit.convert-state/1"
 MANIFEST_COLUMNS = ("input", "size", "status", "reason", "study_key", "outputs")
 _WRITE_FAILED = "cannot write"
-_MAX_BATCH = 16  # studies per task at most (fewer tasks, yet a short tail when the pool drains)
-_TASKS_PER_WORKER = 8
+_MAX_BATCH = 16  # studies per task at most
+_TAIL = 4  # a task takes at most 1/(_TAIL * workers) of the studies left: shrinking tasks, a short tail
 
 
 @dataclass(frozen=True)
@@ -565,9 +565,15 @@ def _write_item(item: _Item, stem: str, run: _StudyRun) -> None:
 
 # ---------------------------------------------------------------------- the batch
 def _batches(jobs: list[StudyJob], workers: int) -> list[list[StudyJob]]:
-    """Consecutive groups of jobs, ~``_TASKS_PER_WORKER`` tasks per worker, at most ``_MAX_BATCH`` studies each."""
-    size = max(1, min(_MAX_BATCH, len(jobs) // max(1, workers * _TASKS_PER_WORKER)))
-    return [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    """Consecutive groups of jobs, in order: each at most ``_MAX_BATCH`` studies and at most
+    1/(``_TAIL`` x workers) of those still left (guided scheduling: large tasks first, then
+    ever smaller ones, so the workers finish together)."""
+    out, i = [], 0
+    while i < len(jobs):
+        size = max(1, min(_MAX_BATCH, (len(jobs) - i) // max(1, workers * _TAIL)))
+        out.append(jobs[i:i + size])
+        i += size
+    return out
 
 
 #: glibc malloc settings of worker processes: arrays of a few MB (decoded frames, volumes)

@@ -137,3 +137,6 @@ def test_helpers_agree_with_the_rest_of_the_package(tmp_path: Path) -> None:
         assert [j for b in batches for j in b] == jobs  # every job once, in order
         assert max(len(b) for b in batches) <= 16
     assert len(_batches(jobs, 2)) >= 8  # several tasks per worker: a short tail
+    sizes = [len(b) for b in _batches([jobs[0]] * 200, 2)]
+    assert sizes[0] == 16 and sizes[-4:] == [1, 1, 1, 1]  # large tasks first, single studies last
+    assert sizes == sorted(sizes, reverse=True)
