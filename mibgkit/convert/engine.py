@@ -630,12 +630,15 @@ def _run_local(jobs: list[StudyJob], opts: ConvertOptions, workers: int) -> Iter
     _warm_worker(opts.fmt, opts.threads, worker=False)  # imported here first: forked workers inherit the modules
     import gc
 
-    gc.freeze()  # objects made so far are never collected: forked workers do not copy their pages
-    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker,
-                             initargs=(opts.fmt, opts.threads)) as pool:
-        futures = {pool.submit(convert_batch, batch, opts): batch for batch in _batches(jobs, workers)}
-        for fut in as_completed(futures):
-            yield from _unbatch(futures[fut], _result(fut))
+    gc.freeze()  # while the workers fork: the collector leaves the inherited objects (and their pages) alone
+    try:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker,
+                                 initargs=(opts.fmt, opts.threads)) as pool:
+            futures = {pool.submit(convert_batch, batch, opts): batch for batch in _batches(jobs, workers)}
+            for fut in as_completed(futures):
+                yield from _unbatch(futures[fut], _result(fut))
+    finally:
+        gc.unfreeze()  # the caller's objects are collected as before
 
 
 def _run_dask(jobs: list[StudyJob], opts: ConvertOptions, scheduler: Any) -> Iterator[tuple[StudyJob, Any]]:

@@ -168,7 +168,7 @@ def quick_header(path: str) -> dict[str, Any] | None:
 
     Reads Part 10 files (preamble, ``DICM``) in implicit or explicit VR little endian
     (native or encapsulated pixel data) whose elements up to (0020,000D) lie in the
-    first :data:`_QUICK_BYTES` bytes, and decodes SOP Class UID, Study Date, Modality,
+    first :data:`_QUICK_BYTES` bytes in ascending order, and decodes SOP Class UID, Study Date, Modality,
     Patient ID and Study Instance UID with :func:`mibgkit.io._values._decode` (the
     value pydicom gives). None means "read it with pydicom": not such a file, or any
     value or layout the fast path does not mirror.
@@ -213,14 +213,19 @@ def _quick_values(buf: bytes) -> dict[str, Any] | None:
     else:
         return None  # big endian, deflated, unknown or missing transfer syntax
     found: dict[str, Any] = {}
-    end = len(buf)
+    end, previous = len(buf), -1
     while True:
         if pos + 8 > end:
             return None  # header goes on past the first read
         tag, vr, start, length = _element(buf, pos, implicit)
+        if tag <= previous:
+            return None  # elements out of order: pydicom reads the whole header
+        previous = tag
         if tag > _LAST_TAG:
             return found
         if length == _UNDEFINED:
+            if vr == b"UN":  # its items are implicit VR whatever the transfer syntax: leave to pydicom
+                return None
             pos = _skip_undefined(buf, start, implicit)
             continue
         if start + length > end:

@@ -165,6 +165,9 @@ def test_quick_header_layouts_and_fallbacks(tmp_path: Path) -> None:
         item.CodeMeaning = "Whole body"
         item.AnatomicRegionModifierSequence = Sequence([inner])
         ds.AnatomicRegionSequence = Sequence([item, Dataset()])
+        for elem in (ds["AnatomicRegionSequence"], item["AnatomicRegionModifierSequence"]):
+            elem.is_undefined_length = True  # written with delimiters, as many modalities do
+        item.is_undefined_length_sequence_item = True
         ds.PatientID = "ID WITH SPACES "
 
     def big_endian(ds: Dataset) -> None:
@@ -195,8 +198,19 @@ def test_quick_header_layouts_and_fallbacks(tmp_path: Path) -> None:
         values = _read_header(str(tmp_path / name))
         assert values is not None and values["StudyInstanceUID"] == _pydicom_values(tmp_path / name)[
             "StudyInstanceUID"]
-    # a header longer than the first read, a truncated file, text: pydicom decides
+    # elements out of order, an undefined-length UN element: pydicom reads them
     data = NM1.read_bytes()
+    modality = data.index(b"\x08\x00\x60\x00CS")  # (0008,0060) -> (0008,0001): now out of order
+    (tmp_path / "unordered").write_bytes(data[:modality + 2] + b"\x01\x00" + data[modality + 4:])
+    assert quick_header(str(tmp_path / "unordered")) is None
+    assert _read_header(str(tmp_path / "unordered")) == _pydicom_values(tmp_path / "unordered")
+    seq = _variant(tmp_path, "sequence_as_un", sequences_first).read_bytes()
+    at = seq.index(b"\x08\x00\x18\x22SQ")  # AnatomicRegionSequence, undefined length
+    assert seq[at + 8:at + 12] == b"\xff\xff\xff\xff"
+    (tmp_path / "un").write_bytes(seq[:at + 4] + b"UN" + seq[at + 6:])
+    assert quick_header(str(tmp_path / "un")) is None
+    assert quick_header(str(tmp_path / "sequence_as_un")) == _pydicom_values(tmp_path / "sequence_as_un")
+    # a header longer than the first read, a truncated file, text: pydicom decides
     (tmp_path / "cut").write_bytes(data[:200])
     assert quick_header(str(tmp_path / "cut")) is None
     assert _read_header(str(tmp_path / "cut")) == _pydicom_values(tmp_path / "cut")  # as before: pydicom's call
