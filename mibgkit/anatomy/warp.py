@@ -3,8 +3,9 @@
 Head, neck, trunk and pelvis live in one normalized *body frame* ``(s, u)``:
 
 - ``s`` runs through the vertical landmarks: 0 at the vertex, 1 at the chin, 2 at the
-  shoulder line (acromion level), 3 at the hip-joint level, 4 at the knees; it is
-  linear in image rows between two landmarks.
+  shoulder line (acromion level; ``BodyFit.rows["trunk_shoulder"]``, the age-proportion
+  level, when present), 3 at the hip-joint level, 4 at the knees; it is linear in image
+  rows between two landmarks.
 - ``u`` is the lateral position in local half-widths of the body outline (head
   half-width above the chin, shoulder half-width at ``s`` = 2, hip half-width from
   ``s`` = 3), negative towards the patient's right, measured from the head axis (so a
@@ -77,7 +78,9 @@ class BodyFrame:
 
     def __init__(self, fit: BodyFit) -> None:
         self.fit = fit
-        knots = np.array([fit.rows[k] for k in S_KNOTS], dtype=float)
+        # the trunk is registered on the shoulder prior (``trunk_shoulder``) when the fit has one
+        knots = np.array([fit.rows.get("trunk_shoulder", fit.rows["shoulder"]) if k == "shoulder" else fit.rows[k]
+                          for k in S_KNOTS], dtype=float)
         # keep the knots strictly increasing even when a landmark was extrapolated badly
         for i in range(1, knots.size):
             knots[i] = max(knots[i], knots[i - 1] + 1.0)
