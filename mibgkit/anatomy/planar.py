@@ -205,6 +205,9 @@ def render_labels(fit: BodyFit, view: str) -> Painted:
         if (bone, limb) not in front:
             _fill_capsules(labels, curie, bone, limb.joints, H, table[bone.name], counts)
     deferred = []
+    # the humerus (head at the glenoid, lateral to the scapula and the clavicle's end) is
+    # painted over the trunk regions, whose shoulder corners are smooth averages
+    upper = []
     for item in sorted(learned, key=lambda it: (it.limb, it.seg)):
         for side in ("right", "left"):
             limb = (fit.arms if item.limb == "arm" else fit.legs).get(side)
@@ -212,6 +215,9 @@ def render_labels(fit: BodyFit, view: str) -> Painted:
                 continue
             if not post and item.limb == "arm" and item.seg > 0 and limb.pose == "on_abdomen":
                 deferred.append((item, side, limb))
+                continue
+            if item.limb == "arm" and item.seg == 0:
+                upper.append((item, side, limb))
                 continue
             _fill_learned(labels, curie, item, side, limb.joints, H, counts)
     # head, spine, thoracic cage, pelvis: regions of the body frame (already per view)
@@ -230,6 +236,8 @@ def render_labels(fit: BodyFit, view: str) -> Painted:
                 key = table[region.bones[0]]
                 _fill_evenodd(labels, curie, by_region[id(region)], label_of(key),
                               curie_label_of_bone(region.bones[0]), counts[key])
+    for item, side, limb in upper:
+        _fill_learned(labels, curie, item, side, limb.joints, H, counts)
     for bone, limb in front:
         _fill_capsules(labels, curie, bone, limb.joints, H, table[bone.name], counts)
     for item, side, limb in deferred:
