@@ -43,6 +43,8 @@ U_RANGE = (-1.7, 1.7, 0.008)
 #: near half the Dice reached (Dice ~0.8-0.9 here -> ~0.42, below the 0.5 of an
 #: argmax); chosen on the atlas seeds 0-49 by split-half cross-validation (0.35-0.5 tried).
 REGION_SMOOTH = 1.5
+#: Groups (named by their first bone) learned without holes.
+FILLED_GROUPS = ("skull_vault",)
 REGION_THRESHOLD = 0.42
 T_RANGE = (-0.2, 1.2, 0.01)
 #: Median Dice of the first mapper version on seeds 1000-1119 (for the before/after column).
@@ -209,8 +211,9 @@ def build_atlas(seeds: list[int], cache: Path) -> None:
             polys = []
             for li in range(1, n + 1):
                 # holes are kept (gaps between ribs, between vertebrae): the contours are
-                # painted with the even-odd rule (mibgkit.anatomy.planar)
-                comp = lab == li
+                # painted with the even-odd rule (mibgkit.anatomy.planar); not in the skull,
+                # whose phantom face lacks the maxilla that a real face has (NM1)
+                comp = ndi.binary_fill_holes(lab == li) if grp[0] in FILLED_GROUPS else lab == li
                 if comp.sum() < 12:
                     continue
                 for ct in find_contours(np.pad(comp, 1).astype(float), 0.5):
@@ -491,6 +494,41 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
     return "\n".join(lines) + "\n"
 
 
+def summary(res: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """Median / 10th-percentile Dice per segment, lesion rates and times, as plain numbers."""
+    out: dict[str, Any] = {"seeds": [seeds[0], seeds[-1]], "n": len(seeds), "dice": {}}
+    for k, d in res["dice"].items():
+        a = np.asarray(d, dtype=float)
+        if a.size:
+            out["dice"][k] = [float(np.median(a)), float(np.percentile(a, 10))]
+    for key in ("lesions", "lesions_any", "lesions_tol", "lesions_tol_any"):
+        h, t, c = res[key]
+        out[key] = [100.0 * h / max(t, 1), 100.0 * c / max(t, 1), t]
+    t = np.asarray(res["times"], dtype=float)
+    out["time_s"] = [float(np.median(t)), float(t.max())] if t.size else [float("nan")] * 2
+    return out
+
+
+def compare_table(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Markdown before/after table of two :func:`summary` results on the same seeds."""
+    lines = [f"Before -> after on the same seeds {after['seeds'][0]}-{after['seeds'][1]}, same run "
+             "(median Dice, 10th percentile in brackets):", "",
+             "| segment | before | after | change |", "|---|---|---|---|"]
+    for k, (m, p10) in after["dice"].items():
+        if k in before["dice"]:
+            bm, bp = before["dice"][k]
+            lines.append(f"| {k} | {bm:.3f} ({bp:.3f}) | {m:.3f} ({p10:.3f}) | {m - bm:+.3f} |")
+    names = {"lesions": "lesion centres, per view, exact", "lesions_any": "lesion centres, ANT or POST, exact",
+             "lesions_tol": "lesion centres, per view, within 8 mm",
+             "lesions_tol_any": "lesion centres, ANT or POST, within 8 mm"}
+    for key, name in names.items():
+        if key in before and key in after:
+            lines.append(f"| {name} | {before[key][0]:.1f} % | {after[key][0]:.1f} % | {after[key][0] - before[key][0]:+.1f} |")
+    lines.append(f"| time per study, median (max), s | {before['time_s'][0]:.3f} ({before['time_s'][1]:.3f}) "
+                 f"| {after['time_s'][0]:.3f} ({after['time_s'][1]:.3f}) | |")
+    return "\n".join(lines) + "\n"
+
+
 def nm1_figure(out: Path) -> float:
     """Map the real NM1 bone scan and save the overlay; returns the mapping time."""
     import pydicom
@@ -535,6 +573,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mibgkit_bench_segments"))
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "segments.md")
     ap.add_argument("--only-cached", action="store_true", help="skip seeds not already in the cache")
+    ap.add_argument("--figures", type=Path, default=REPO / "docs" / "figures", help="where the overlay PNGs go")
+    ap.add_argument("--json", type=Path, help="also write the summary figures (medians, lesion rates) as JSON")
+    ap.add_argument("--before-json", type=Path,
+                    help="summary JSON of a previous version run on the same seeds: adds a before/after table")
     args = ap.parse_args(argv)
     if args.build_atlas:
         build_atlas(list(range(0, 50)), args.cache)
@@ -543,9 +585,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_cached:
         seeds = [s for s in seeds if (args.cache / f"case_{s}.npz").exists()]
     res = benchmark(seeds, args.cache)
-    nm1 = nm1_figure(REPO / "docs" / "figures" / "segments_nm1.png")
-    phantom_figure(seeds[0], args.cache, REPO / "docs" / "figures")
+    args.figures.mkdir(parents=True, exist_ok=True)
+    nm1 = nm1_figure(args.figures / "segments_nm1.png")
+    phantom_figure(seeds[0], args.cache, args.figures)
     text = report(res, seeds, nm1)
+    summ = summary(res, seeds)
+    if args.json is not None:
+        args.json.write_text(json.dumps(summ, indent=1))
+    if args.before_json is not None:
+        text = text.replace("\n## Method", "\n" + compare_table(json.loads(args.before_json.read_text()), summ)
+                            + "\n## Method", 1)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

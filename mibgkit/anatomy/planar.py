@@ -134,13 +134,13 @@ def _fill_evenodd(
 
 def _densify(poly: np.ndarray, step: float = 0.1) -> np.ndarray:
     """Extra vertices along polygon edges so the piecewise warp bends them smoothly."""
-    out = []
-    m = poly.shape[0]
-    for i in range(m):
-        a, b = poly[i], poly[(i + 1) % m]
-        n = max(1, int(np.ceil(float(np.abs(b - a).max()) / step)))
-        out.append(a + np.linspace(0.0, 1.0, n, endpoint=False)[:, None] * (b - a))
-    return np.concatenate(out, axis=0)
+    a = np.asarray(poly, dtype=float)
+    d = np.roll(a, -1, axis=0) - a
+    n = np.maximum(1, np.ceil(np.abs(d).max(axis=1) / step).astype(int))
+    edge = np.repeat(np.arange(a.shape[0]), n)
+    first = np.cumsum(n) - n
+    t = (np.arange(edge.size) - first[edge]) / n[edge]
+    return a[edge] + t[:, None] * d[edge]
 
 
 def _fill_capsules(
