@@ -8,7 +8,9 @@ The table has three parts:
 ``regions``
     Head, spine, thoracic cage and pelvis as polygons in the normalized body frame
     ``(s, u)`` of :mod:`mibgkit.anatomy.warp`, one set per view (``ANT``, ``POST``)
-    because overlapping bones show the one nearer the camera. Each region names its
+    because overlapping bones show the one nearer the camera. A region's polygons are
+    the contours of its mask - outer boundaries and holes (the gaps between ribs and
+    between vertebrae) alike - and are painted with the even-odd rule. Each region names its
     bones (``data/segments.json`` names); its label comes from the bone -> segment
     table, so moving e.g. the sacrum to the pelvis there changes the maps.
 ``limb_regions``

@@ -98,15 +98,49 @@ def _fill(
     curie[rr, cc] = curie_value
 
 
+def _fill_evenodd(
+    labels: np.ndarray, curie: np.ndarray, polys: list[np.ndarray], value: int, curie_value: int, count: list[int]
+) -> None:
+    """Rasterize the contours of one region with the even-odd rule (holes stay unpainted).
+
+    The contours of a binary region (outer boundaries and the boundaries of its holes,
+    e.g. the gaps between ribs or between vertebrae) never cross, so a pixel is inside
+    the region when an odd number of them enclose it. Pixels outside the image are
+    counted (for the visible fraction) but not painted.
+    """
+    rr_all, cc_all = [], []
+    for poly in polys:
+        rr, cc = draw_polygon(poly[:, 0], poly[:, 1])
+        rr_all.append(rr)
+        cc_all.append(cc)
+    if not rr_all:
+        return
+    rr = np.concatenate(rr_all)
+    cc = np.concatenate(cc_all)
+    if rr.size == 0:
+        return
+    r0, c0 = int(rr.min()), int(cc.min())
+    box = np.zeros((int(rr.max()) - r0 + 1, int(cc.max()) - c0 + 1), np.uint8)
+    np.add.at(box, (rr - r0, cc - c0), 1)
+    br, bc = np.nonzero(box & 1)
+    br += r0
+    bc += c0
+    ok = (br >= 0) & (br < labels.shape[0]) & (bc >= 0) & (bc < labels.shape[1])
+    count[0] += int(ok.sum())
+    count[1] += int(br.size)
+    labels[br[ok], bc[ok]] = value
+    curie[br[ok], bc[ok]] = curie_value
+
+
 def _densify(poly: np.ndarray, step: float = 0.1) -> np.ndarray:
     """Extra vertices along polygon edges so the piecewise warp bends them smoothly."""
-    out = []
-    m = poly.shape[0]
-    for i in range(m):
-        a, b = poly[i], poly[(i + 1) % m]
-        n = max(1, int(np.ceil(float(np.abs(b - a).max()) / step)))
-        out.append(a + np.linspace(0.0, 1.0, n, endpoint=False)[:, None] * (b - a))
-    return np.concatenate(out, axis=0)
+    a = np.asarray(poly, dtype=float)
+    d = np.roll(a, -1, axis=0) - a
+    n = np.maximum(1, np.ceil(np.abs(d).max(axis=1) / step).astype(int))
+    edge = np.repeat(np.arange(a.shape[0]), n)
+    first = np.cumsum(n) - n
+    t = (np.arange(edge.size) - first[edge]) / n[edge]
+    return a[edge] + t[:, None] * d[edge]
 
 
 def _fill_capsules(
@@ -171,6 +205,9 @@ def render_labels(fit: BodyFit, view: str) -> Painted:
         if (bone, limb) not in front:
             _fill_capsules(labels, curie, bone, limb.joints, H, table[bone.name], counts)
     deferred = []
+    # the humerus (head at the glenoid, lateral to the scapula and the clavicle's end) is
+    # painted over the trunk regions, whose shoulder corners are smooth averages
+    upper = []
     for item in sorted(learned, key=lambda it: (it.limb, it.seg)):
         for side in ("right", "left"):
             limb = (fit.arms if item.limb == "arm" else fit.legs).get(side)
@@ -178,6 +215,9 @@ def render_labels(fit: BodyFit, view: str) -> Painted:
                 continue
             if not post and item.limb == "arm" and item.seg > 0 and limb.pose == "on_abdomen":
                 deferred.append((item, side, limb))
+                continue
+            if item.limb == "arm" and item.seg == 0:
+                upper.append((item, side, limb))
                 continue
             _fill_learned(labels, curie, item, side, limb.joints, H, counts)
     # head, spine, thoracic cage, pelvis: regions of the body frame (already per view)
@@ -188,9 +228,16 @@ def render_labels(fit: BodyFit, view: str) -> Painted:
         # one warp call for all vertices (the triangle search dominates the cost)
         warped = frame.to_image(np.concatenate([p for _, p in polys]))
         splits = np.cumsum([p.shape[0] for _, p in polys])[:-1]
+        by_region: dict[int, list[np.ndarray]] = {}
         for (region, _), img_poly in zip(polys, np.split(warped, splits)):
-            key = table[region.bones[0]]
-            _fill(labels, curie, img_poly, label_of(key), curie_label_of_bone(region.bones[0]), counts[key])
+            by_region.setdefault(id(region), []).append(img_poly)
+        for region in regions:
+            if id(region) in by_region:
+                key = table[region.bones[0]]
+                _fill_evenodd(labels, curie, by_region[id(region)], label_of(key),
+                              curie_label_of_bone(region.bones[0]), counts[key])
+    for item, side, limb in upper:
+        _fill_learned(labels, curie, item, side, limb.joints, H, counts)
     for bone, limb in front:
         _fill_capsules(labels, curie, bone, limb.joints, H, table[bone.name], counts)
     for item, side, limb in deferred:

@@ -3,11 +3,13 @@
 Head, neck, trunk and pelvis live in one normalized *body frame* ``(s, u)``:
 
 - ``s`` runs through the vertical landmarks: 0 at the vertex, 1 at the chin, 2 at the
-  shoulder line (acromion level), 3 at the hip-joint level, 4 at the knees; it is
-  linear in image rows between two landmarks.
-- ``u`` is the lateral position in local half-widths of the body outline (head
-  half-width above the chin, shoulder half-width at ``s`` = 2, hip half-width from
-  ``s`` = 3), negative towards the patient's right, measured from the head axis (so a
+  shoulder line (acromion level; ``BodyFit.rows["trunk_shoulder"]``, the age-proportion
+  level, when present), 3 at the hip-joint level, 4 at the knees; it is linear in image
+  rows between two landmarks.
+- ``u`` is the lateral position in local half-widths: the head and shoulder outline's
+  above the chin and at the shoulders (``s`` = 2); from the hips (``s`` = 3) the
+  age-proportioned hip half-width of the measured stature (the pelvis does not follow
+  the soft tissue's girth); negative towards the patient's right, measured from the head axis (so a
   tilted head is followed) blending into the trunk midline down the neck.
 
 The map from ``(s, u)`` to image ``(row, col)`` is a piecewise-affine transform on a
@@ -77,7 +79,9 @@ class BodyFrame:
 
     def __init__(self, fit: BodyFit) -> None:
         self.fit = fit
-        knots = np.array([fit.rows[k] for k in S_KNOTS], dtype=float)
+        # the trunk is registered on the shoulder prior (``trunk_shoulder``) when the fit has one
+        knots = np.array([fit.rows.get("trunk_shoulder", fit.rows["shoulder"]) if k == "shoulder" else fit.rows[k]
+                          for k in S_KNOTS], dtype=float)
         # keep the knots strictly increasing even when a landmark was extrapolated badly
         for i in range(1, knots.size):
             knots[i] = max(knots[i], knots[i - 1] + 1.0)
@@ -113,8 +117,16 @@ class BodyFrame:
         return (1 - w) * head + w * trunk
 
     def _half_width(self, s: float) -> float:
-        hw = self.fit.half_width
-        return float(np.interp(s, [0.0, 1.0, 2.0, 3.0], [hw["head"], hw["head"], hw["shoulder"], hw["hip"]]))
+        # the head and the shoulders follow the outline (the scalp hugs the skull; the
+        # shoulder girdle spans the shoulders); from the hips down the skeleton's width is
+        # the age proportion of the measured stature: the pelvis does not follow the soft
+        # tissue's girth (seeds 0-49: pelvis Dice +0.013; the age width at the shoulders
+        # too moved the shoulder girdle over proximal humerus lesions)
+        fit = self.fit
+        head = fit.half_width["head"]
+        sh = fit.half_width["shoulder"]
+        hip = 0.5 * fit.props.hip_width * fit.stature_px
+        return float(np.interp(s, [0.0, 1.0, 2.0, 3.0], [head, head, sh, hip]))
 
     def to_image(self, su: np.ndarray) -> np.ndarray:
         """Body-frame points (m, 2) -> image (row, col).

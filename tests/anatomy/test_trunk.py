@@ -1,0 +1,100 @@
+"""Trunk segments: gaps between ribs and vertebrae, the trunk registration, NM1 still sensible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from mibgkit.anatomy import map_segments
+from mibgkit.anatomy.atlas import atlas_regions, proportions
+from mibgkit.anatomy.planar import _fill_evenodd, fit_image, pair_shift, shift_array
+from mibgkit.anatomy.warp import BodyFrame
+from mibgkit.segments import bone_to_siopen, label_of
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * float((a & b).sum()) / max(int(a.sum() + b.sum()), 1)
+
+
+@pytest.fixture(scope="module")
+def trunk_maps(phantom_sim):
+    return map_segments(phantom_sim.study)
+
+
+@pytest.fixture(scope="module")
+def pair_fit(phantom_sim):
+    ant, post = phantom_sim.study.view("ANT"), phantom_sim.study.view("POST")
+    a = np.clip(ant.image.astype(float), 0, None)
+    p = np.clip(post.image.astype(float), 0, None)
+    gm = np.sqrt(a * shift_array(p, pair_shift(a, p)))
+    return fit_image(gm, ant.pixel_spacing_mm, 6.0)
+
+
+def test_even_odd_fill_leaves_holes_and_paints_islands():
+    labels = np.zeros((40, 40), np.uint8)
+    curie = np.zeros_like(labels)
+    outer = np.array([[2, 2], [2, 37], [37, 37], [37, 2]], float)
+    hole = np.array([[10, 10], [10, 29], [29, 29], [29, 10]], float)
+    island = np.array([[16, 16], [16, 23], [23, 23], [23, 16]], float)
+    count = [0, 0]
+    _fill_evenodd(labels, curie, [outer, hole, island], 3, 5, count)
+    assert labels[5, 5] == 3 and curie[5, 5] == 5  # ring
+    assert labels[12, 12] == 0  # hole
+    assert labels[19, 19] == 3  # island inside the hole
+    assert count[0] == count[1] == int((labels == 3).sum())
+    # off-image parts are counted, not painted
+    count = [0, 0]
+    _fill_evenodd(labels, curie, [outer + [30, 0]], 4, 1, count)
+    assert count[0] < count[1] and (labels == 4).sum() == count[0]
+
+
+def test_trunk_atlas_has_gaps_between_ribs_and_vertebrae():
+    table = bone_to_siopen()
+    for view in ("ANT", "POST"):
+        # the learned cage and spine regions are stored with their holes
+        n = {seg: sum(len(r.polygons) for r in atlas_regions()[view] if table[r.bones[0]] == seg)
+             for seg in ("thoracic_cage", "spine")}
+        assert n["thoracic_cage"] > 10 and n["spine"] > 3, (view, n)
+
+
+def test_mapped_cage_and_spine_show_the_gaps_and_match_the_truth(trunk_maps, phantom_sim):
+    for i, view in enumerate(phantom_sim.study.views):
+        lab = trunk_maps.views[i].labels
+        truth = phantom_sim.truth.labels[view.view]
+        cage = lab == label_of("thoracic_cage")
+        # gaps between the ribs: what a vertical closing over ~2 rib spacings would fill
+        gaps = ndi.binary_closing(cage, structure=np.ones((9, 1), bool)) & ~cage
+        assert gaps.sum() > 0.08 * cage.sum(), (view.view, gaps.sum(), cage.sum())
+        for key in ("thoracic_cage", "spine"):
+            d = _dice(lab == label_of(key), truth == label_of(key))
+            assert d > 0.75, (view.view, key, d)
+
+
+def test_trunk_is_registered_on_the_shoulder_prior_and_the_age_hip_width(pair_fit):
+    fit = pair_fit
+    props = proportions(6.0)
+    H = fit.stature_px
+    assert fit.rows["trunk_shoulder"] == pytest.approx(fit.rows["head_top"] + props.shoulder * H)
+    frame = BodyFrame(fit)
+    assert frame.row_of(2.0) == pytest.approx(fit.rows["trunk_shoulder"])
+    assert frame.row_of(3.0) == pytest.approx(fit.rows["hip"])
+    # from the hips down the lateral unit is the age-proportioned hip half-width
+    r = frame.row_of(3.0)
+    left = frame.to_image(np.array([[3.0, 1.0]]))[0]
+    mid = frame.to_image(np.array([[3.0, 0.0]]))[0]
+    assert left[0] == pytest.approx(r)
+    assert left[1] - mid[1] == pytest.approx(0.5 * props.hip_width * H)
+
+
+def test_nm1_trunk_sits_in_anatomical_order(nm1_study):
+    lab = map_segments(nm1_study, age_years=40.0).views[0].labels
+    rows = {k: np.flatnonzero((lab == label_of(k)).any(axis=1)) for k in ("skull", "thoracic_cage", "spine", "pelvis")}
+    assert all(r.size for r in rows.values())
+    cage, spine, pelvis = rows["thoracic_cage"], rows["spine"], rows["pelvis"]
+    assert rows["skull"].mean() < cage.mean() < pelvis.mean()
+    assert spine.min() < cage.min() and spine.max() > cage.max()  # neck to sacrum
+    # the cage has gaps (ribs) but stays one body: most of its hull is painted
+    c = lab == label_of("thoracic_cage")
+    hull = ndi.binary_fill_holes(c)
+    assert 0.5 < c.sum() / hull.sum() < 0.98
