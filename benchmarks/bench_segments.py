@@ -120,8 +120,13 @@ def _planar_views(c: dict[str, Any]) -> tuple[Any, Any]:
 # ------------------------------------------------------------------------- atlas build
 
 
-def build_atlas(seeds: list[int], cache: Path) -> None:
-    """Learn the body-frame regions (per view) from phantom truth and write them to the atlas."""
+def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_distal: bool = False) -> None:
+    """Learn the body-frame regions (per view) from phantom truth and write them to the atlas.
+
+    With ``arms_only`` only the arm limb-frame regions are replaced (the arm joints
+    changed, the rest of the atlas did not); ``arm_distal`` also learns the forearm and
+    hand frames instead of leaving them to the capsule atlas.
+    """
     from scipy import ndimage as ndi
     from skimage.measure import approximate_polygon, find_contours
 
@@ -217,13 +222,18 @@ def build_atlas(seeds: list[int], cache: Path) -> None:
             polys = _polygons(win == cls, t_ax, w_ax, T_RANGE[2], W_RANGE[2])
             if polys:
                 regs.append({"bones": LIMBS[limb][2][cls - 1], "polygons": polys})
-        if limb == "leg" or k == 0:  # forearm/hand poses vary too much to learn: capsule atlas
+        if limb == "leg" or k == 0 or arm_distal:  # else forearm/hand: capsule atlas
             limb_regions[v].append({"limb": limb, "seg": k, "regions": regs})
     path = REPO / "mibgkit" / "data" / "atlas_planar.json"
     data = json.loads(path.read_text())
-    data["regions"] = regions
-    data["limb_regions"] = limb_regions
-    data["regions_built_from"] = {"seeds": [min(seeds), max(seeds)], "n_cases": n_ok}
+    if arms_only:
+        for v in limb_regions:
+            keep = [it for it in data["limb_regions"][v] if it["limb"] != "arm"]
+            data["limb_regions"][v] = [it for it in limb_regions[v] if it["limb"] == "arm"] + keep
+    else:
+        data["regions"] = regions
+        data["limb_regions"] = limb_regions
+        data["regions_built_from"] = {"seeds": [min(seeds), max(seeds)], "n_cases": n_ok}
     path.write_text(_dump(data))
     print(f"wrote {path} from {n_ok} cases")
 
@@ -516,14 +526,21 @@ def phantom_figure(seed: int, cache: Path, out_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-atlas", action="store_true")
+    ap.add_argument("--build-arm-atlas", action="store_true",
+                    help="re-learn only the arm limb-frame regions (seeds 0-49, or --atlas-seeds)")
+    ap.add_argument("--arm-distal", action="store_true", help="with --build-arm-atlas: learn forearm/hand frames too")
+    ap.add_argument("--atlas-seeds", type=int, nargs=2, default=(0, 50), metavar=("FIRST", "STOP"))
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mibgkit_bench_segments"))
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "segments.md")
     ap.add_argument("--only-cached", action="store_true", help="skip seeds not already in the cache")
     args = ap.parse_args(argv)
-    if args.build_atlas:
-        build_atlas(list(range(0, 50)), args.cache)
+    if args.build_atlas or args.build_arm_atlas:
+        first, stop = args.atlas_seeds
+        if not (0 <= first < stop <= 500):
+            ap.error("--atlas-seeds must lie within the tuning seeds 0-499")
+        build_atlas(list(range(first, stop)), args.cache, arms_only=args.build_arm_atlas, arm_distal=args.arm_distal)
         return 0
     seeds = list(range(args.first_seed, args.first_seed + args.n))
     if args.only_cached:

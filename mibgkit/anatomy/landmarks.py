@@ -608,8 +608,8 @@ _ARM_LENGTH = 0.95
 #: at (rows below the elbow in radius lengths, signed share of the half-width; negative
 #: = across the midline), measured on the phantom truth of seeds 0-49.
 _ABDOMEN_ANGLE = -12.0
-_ABDOMEN_WRIST = 0.35
-_ABDOMEN_TIP = (0.63, -0.25)
+_ABDOMEN_WRIST = 0.25
+_ABDOMEN_TIP = (0.74, -0.21)
 
 
 def _edge_axis(
