@@ -63,6 +63,39 @@ def case_params(seed: int) -> dict[str, Any]:
             "pattern": ("none", "limited", "extensive", "diffuse")[int(rng.integers(0, 4))]}
 
 
+def truth_arm_joints(seed: int) -> tuple[dict[str, list[tuple[float, float]]], float]:
+    """Truth (shoulder, elbow, wrist, fingertip) of both arms, ANT normalized (row, col), and the stature in px.
+
+    Re-creates the phantom's draws up to the placement (weight, tilt, offset, pixel size:
+    the first draws of ``make_patient``) and builds the skeleton only, so no voxels are
+    simulated; joints are projected along the depth axis onto the ANT image.
+    """
+    from mibgkit.phantom.anatomy_model import expected_weight_kg, proportions
+    from mibgkit.phantom.body import Placement, landmarks, soft_tissue_shapes
+    from mibgkit.phantom.patient import WB_COLS
+    from mibgkit.phantom.skeleton import build_skeleton
+
+    p = case_params(seed)
+    rng = np.random.default_rng([int(seed), 7])
+    age = float(np.clip(p["age"], 1.0, 18.0))
+    weight = round(expected_weight_kg(age, p["sex"]) * float(rng.uniform(0.85, 1.15)), 1)
+    tilt = float(rng.uniform(-1.5, 1.5))
+    offs = (float(rng.uniform(0, 40)), float(rng.uniform(-12, 12)))
+    pix = float(rng.choice([2.21, 2.26, 2.33, 2.40]))
+    lm = landmarks(proportions(age, p["sex"], weight))
+    skel = build_skeleton(lm, p["arms"])
+    ext = [s.extent() for s in soft_tissue_shapes(lm, skel.arm_soft)]
+    lo, hi = np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)
+    corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
+    r0 = 35.0 + offs[0] - Placement(0.0, 0.0, 0.0, tilt).to_scanner(corners)[:, 0].min()
+    place = Placement(r0, 0.0, WB_COLS / 2 * pix + offs[1], tilt)
+    out: dict[str, list[tuple[float, float]]] = {}
+    for side, pose in skel.arms.items():
+        sc = place.to_scanner(np.array([pose.shoulder, pose.elbow, pose.wrist, pose.hand_tip]))
+        out[side] = [(float(r / pix), float(c / pix)) for r, _, c in sc]
+    return out, float(lm.prop.stature / pix)
+
+
 def load_case(seed: int, cache: Path) -> dict[str, Any]:
     """One phantom study with bone-level truth, from the cache or freshly simulated."""
     f = cache / f"case_{seed}.npz"
@@ -322,6 +355,7 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
     from mibgkit.anatomy.model import SegmentMap
 
     hits, total, ceiling, times, fails = 0, 0, 0, [], []
+    joint_err: dict[str, list[list[float]]] = {}  # arm pose -> per arm [shoulder, elbow, wrist, fingertip] error
     any_hits, any_total, any_ceiling = 0, 0, 0
     # the same with SegmentMap.nearest_segment (bone within TOL_MM), mapper and truth map
     tol_hits, tol_ceiling, tol_any_hits, tol_any_ceiling = 0, 0, 0, 0
@@ -337,6 +371,13 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
             continue
         times.append(time.process_time() - t0)
         arms = c["meta"]["arms"]
+        tj, stature = truth_arm_joints(seed)
+        fitted = {lm.name: (lm.row, lm.col) for lm in maps.views[0].landmarks}
+        for side in ("right", "left"):
+            err = [float(np.hypot(fitted[f"{side}_{jn}"][0] - t[0], fitted[f"{side}_{jn}"][1] - t[1]))
+                   / stature * 100.0
+                   for jn, t in zip(("shoulder", "elbow", "wrist", "hand"), tj[side])]
+            joint_err.setdefault(arms, []).append(err)
         for vi, v in enumerate(("ANT", "POST")):
             lab = maps.views[vi].labels
             tru = c[f"truth_{v}"]
@@ -372,7 +413,7 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
     return {"dice": dices, "by_arms": by_arms, "lesions": (hits, total, ceiling),
             "lesions_any": (any_hits, any_total, any_ceiling),
             "lesions_tol": (tol_hits, total, tol_ceiling), "lesions_tol_any": (tol_any_hits, any_total, tol_any_ceiling),
-            "times": times, "fails": fails,
+            "times": times, "fails": fails, "joint_err": joint_err,
             "n": len(seeds)}
 
 
@@ -425,6 +466,7 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
               "|---|" + "---|" * len(SIOPEN_KEYS)]
     for arms, dd in sorted(res["by_arms"].items()):
         lines.append(f"| {arms} | " + " | ".join(f"{np.median(dd.get(k, [np.nan])):.2f}" for k in SIOPEN_KEYS) + " |")
+    lines += arm_joint_table(res)
     t = np.asarray(res["times"])
     lines += ["", f"Time per whole-body study (ANT + POST, one core, CPU time): median {np.median(t):.3f} s, "
               f"max {t.max():.3f} s."]
@@ -485,6 +527,23 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "(19 humerus, 18 forearm/hand); the rest are spread over the trunk and legs.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def arm_joint_table(res: dict[str, Any]) -> list[str]:
+    """Markdown lines: median distance of the fitted arm joints from the truth, by pose."""
+    if not res.get("joint_err"):
+        return []
+    lines = ["", "Arm joints fitted vs the phantom's (`truth_arm_joints`), median distance in % of stature "
+             "(both arms, ANT frame; 1 % is 7-17 mm):", "",
+             "| arms | n arms | shoulder | elbow | wrist | fingertips |", "|---|---|---|---|---|---|"]
+    allv = []
+    for pose, errs in sorted(res["joint_err"].items()):
+        e = np.asarray(errs)
+        allv.append(e)
+        lines.append(f"| {pose} | {e.shape[0]} | " + " | ".join(f"{x:.2f}" for x in np.median(e, axis=0)) + " |")
+    e = np.concatenate(allv)
+    lines.append(f"| all | {e.shape[0]} | " + " | ".join(f"{x:.2f}" for x in np.median(e, axis=0)) + " |")
+    return lines
 
 
 def nm1_figure(out: Path) -> float:

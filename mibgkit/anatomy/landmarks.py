@@ -564,6 +564,7 @@ def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.
             far = fore[df >= np.quantile(df, 0.99)]
             tip = (float(far[:, 0].mean()), float(far[:, 1].mean()))
             wrist = _along(fore, elbow, rad, tip)
+            tip = _extend(elbow, wrist, hand)
         else:
             wrist = _extend(shoulder, elbow, rad)
             tip = _extend(elbow, wrist, hand)
