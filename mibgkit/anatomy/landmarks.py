@@ -592,6 +592,12 @@ _BAND_LEVEL = (0.015, 0.035)
 _BAND_INSET = (0.017, 0.0142)
 #: Humerus direction (degrees, lateral) assumed when the field of view cuts the arm band.
 _CLIPPED_ANGLE = 8.0
+#: Shoulder joint from the humerus axis line: lateral offset from the line at the
+#: shoulder row, and the largest move from the proportioned prior (fractions of
+#: stature; offset = median on the phantom truth of seeds 0-49).
+_SHOULDER_AXIS_OFFSET = 0.002
+_SHOULDER_AXIS_MAX = 0.02
+_SHOULDER_AXIS_ANGLE = 15.0
 #: Forearm of a hanging arm: at most this many degrees more medial than the humerus
 #: (a band more medial is the trunk edge below an arm that left the field); when not
 #: seen it carries on this many degrees more lateral (carrying angle; 4-6 degrees on
@@ -694,6 +700,38 @@ def _axis_angle(
     return result
 
 
+def _shoulder_from_axis(
+    fit: BodyFit, mask: np.ndarray, shoulder: Point, hum: float, th: float, sign: float
+) -> float | None:
+    """Shoulder-joint column on the humerus axis line extrapolated to the shoulder row.
+
+    The axis (arm band edge on the counts, :func:`_edge_axis`) is sampled on rows
+    20-85 % of the way to the elbow and fitted with a line; the humerus head lies
+    :data:`_SHOULDER_AXIS_OFFSET` lateral to where that line crosses the shoulder row
+    (the soft tissue of the upper arm sits a little medial of the bone there). None
+    with fewer than 6 samples (arm cut by the field) or a result farther than
+    :data:`_SHOULDER_AXIS_MAX` from the proportioned prior.
+    """
+    H = fit.stature_px
+    field = fit.outline.field_cols if fit.outline is not None and fit.outline.field_cols else (0, mask.shape[1] - 1)
+    band = (fit.outline.smoothed, H) if fit.outline is not None else None
+    horiz = _BAND_INSET[0] * H / max(np.cos(np.deg2rad(th)), 0.5)
+    rr, cc = [], []
+    for f in np.linspace(0.2, 0.85, 14):
+        r = shoulder[0] + f * hum * np.cos(np.deg2rad(th))
+        a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band)
+        if a is not None:
+            rr.append(r)
+            cc.append(a)
+    if len(rr) < 6:
+        return None
+    b, a0 = np.polyfit(np.asarray(rr), np.asarray(cc), 1)
+    col = float(a0 + b * shoulder[0] + sign * _SHOULDER_AXIS_OFFSET * H)
+    if abs(col - shoulder[1]) > _SHOULDER_AXIS_MAX * H:
+        return None
+    return col
+
+
 def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -> LimbFit:
     """Joints of an arm hanging from the shoulder (at the sides, abducted, hands on the abdomen)."""
     H = fit.stature_px
@@ -701,6 +739,13 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     side = "right" if sign < 0 else "left"
     hum, rad, hand = (_ARM_LENGTH * f * H for f in (props.humerus, props.radius, _HAND))
     th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
+    if th is not None and th < _SHOULDER_AXIS_ANGLE:
+        # the shoulder column from the humerus axis itself (the prior's spread is 2-3x wider);
+        # not for abducted arms, where the shoulder row's error moves the crossing sideways
+        col = _shoulder_from_axis(fit, mask, shoulder, hum, th, sign)
+        if col is not None:
+            shoulder = (shoulder[0], col)
+            th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
     conf = 0.8
     clipped = th is None
     if th is None:
