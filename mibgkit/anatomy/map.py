@@ -68,6 +68,9 @@ def _map_spot(view: PlanarView, study: Study, maps: dict[int, SegmentMap]) -> Se
 #: age-expected stature between a detected head top and detected soles is a partial
 #: view whose "head" and "feet" are the edges of its field, not landmarks.
 MIN_STATURE_SHARE = 0.6
+#: The field cuts the body at its first (last) scanned rows when they hold at least this
+#: share of the median row's counts (air above a head holds ~1 %, a cut neck ~15 %).
+CUT_COUNTS = 0.05
 
 
 def _plausible(sm: SegmentMap, view: PlanarView, age: float | None) -> SegmentMap:
@@ -76,12 +79,24 @@ def _plausible(sm: SegmentMap, view: PlanarView, age: float | None) -> SegmentMa
 
     from mibgkit.anatomy.atlas import proportions
 
-    # a "head top" or "sole" on the edge of the scanned field is where the field ends
-    scanned = np.flatnonzero(np.any(np.asarray(view.image) > 0, axis=1))
+    # a "head top" or "sole" at the edge of the scanned field, where the edge rows already
+    # hold body counts (not just a few air counts), is where the field cuts the body
+    rowsum = np.asarray(view.image, dtype=np.float64).clip(0, None).sum(axis=1)
+    scanned = np.flatnonzero(rowsum > 0)
     first, last = (int(scanned[0]), int(scanned[-1])) if scanned.size else (0, view.image.shape[0] - 1)
-    edge = {"head_top": lambda r: r <= first + 3, "sole": lambda r: r >= last - 3}
+    level = float(np.median(rowsum[scanned])) if scanned.size else 0.0
+
+    def cut_at(row: float) -> bool:
+        if row <= first + 3:
+            edge_rows = rowsum[first : first + 3]
+        elif row >= last - 3:
+            edge_rows = rowsum[max(last - 2, 0) : last + 1]
+        else:
+            return False
+        return float(edge_rows.mean()) >= CUT_COUNTS * level
+
     anchors = [lm for lm in sm.landmarks if lm.name in ("head_top", "neck", "shoulder", "crotch", "sole")
-               and lm.confidence > 0.5 and not (lm.name in edge and edge[lm.name](lm.row))]
+               and lm.confidence > 0.5 and not (lm.name in ("head_top", "sole") and cut_at(lm.row))]
     if not anchors:
         raise MappingError("cannot map: no anatomical landmark (head top, neck, shoulders, crotch, feet) in the "
                            "field of view (the body runs off the edges of the field)", _where(view))
