@@ -573,15 +573,15 @@ def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.
 
 
 #: Shoulder joint below the shoulder line and its distance from the midline (share of
-#: the age-proportioned half shoulder width); arm axis one arm radius inside the outer
-#: edge of the arm band (fractions of stature); hand length. Measured on the phantom
-#: truth of seeds 0-49.
+#: the age-proportioned half shoulder width); the arm axis one arm radius inside the
+#: outer edge of the outline (fractions of stature; used to tell a forearm on the abdomen
+#: and an elbow near the field edge, the joints use the edge on the counts below); hand
+#: length. Measured on the phantom truth of seeds 0-49.
 _SHOULDER_DROP = 0.010
 #: Largest trunk half-width at the shoulders, as a share of the age prior.
 _SHOULDER_CAP = 1.05
 _SHOULDER_LATERAL = 0.755
 _ARM_EDGE_INSET = 0.026
-_FOREARM_EDGE_INSET = 0.019
 #: Arm band edge on the counts: where the smoothed counts fall to this share of the
 #: band's level (median from 1.5 to 3.5 % of stature inside the outline edge); the bone
 #: axis lies (humerus, forearm) this far inside it, perpendicular to the arm, in
