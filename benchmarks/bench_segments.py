@@ -55,6 +55,15 @@ BEFORE_DICE = {
     "right_lower_limb_proximal": 0.898, "right_lower_limb_distal": 0.864,
     "left_lower_limb_proximal": 0.892, "left_lower_limb_distal": 0.859,
 }
+#: Upper limbs before the arm work of 2026-11-27 (commit aad6e2f), seeds 1000-1119, run in the same job as
+#: the "after" figures: median and 10th percentile Dice, lesion centres (per view / in ANT or POST, exact /
+#: within 8 mm, %), median arm-joint distance (% of stature: shoulder, elbow, wrist, fingertips).
+ARMS_BEFORE: dict[str, Any] = {
+    "dice": {"right_upper_limb_proximal": (0.740, 0.348), "right_upper_limb_distal": (0.432, 0.000),
+             "left_upper_limb_proximal": (0.731, 0.359), "left_upper_limb_distal": (0.442, 0.046)},
+    "lesions": {"per view": (74.4, 83.8), "in ANT or POST": (80.3, 89.4)},
+    "joints": (0.54, 1.52, 2.33, 2.84),
+}
 #: Tolerance of the lesion-centre lookup (``SegmentMap.nearest_segment``), mm.
 TOL_MM = 8.0
 W_RANGE = (-0.09, 0.09, 0.002)
@@ -72,6 +81,39 @@ def case_params(seed: int) -> dict[str, Any]:
     arms = ARMS[seed % 4] if age >= 2 or seed % 2 else "on_abdomen"
     return {"age": age, "sex": "F" if rng.random() < 0.5 else "M", "arms": arms,
             "pattern": ("none", "limited", "extensive", "diffuse")[int(rng.integers(0, 4))]}
+
+
+def truth_arm_joints(seed: int) -> tuple[dict[str, list[tuple[float, float]]], float]:
+    """Truth (shoulder, elbow, wrist, fingertip) of both arms, ANT normalized (row, col), and the stature in px.
+
+    Re-creates the phantom's draws up to the placement (weight, tilt, offset, pixel size:
+    the first draws of ``make_patient``) and builds the skeleton only, so no voxels are
+    simulated; joints are projected along the depth axis onto the ANT image.
+    """
+    from mibgkit.phantom.anatomy_model import expected_weight_kg, proportions
+    from mibgkit.phantom.body import Placement, landmarks, soft_tissue_shapes
+    from mibgkit.phantom.patient import WB_COLS
+    from mibgkit.phantom.skeleton import build_skeleton
+
+    p = case_params(seed)
+    rng = np.random.default_rng([int(seed), 7])
+    age = float(np.clip(p["age"], 1.0, 18.0))
+    weight = round(expected_weight_kg(age, p["sex"]) * float(rng.uniform(0.85, 1.15)), 1)
+    tilt = float(rng.uniform(-1.5, 1.5))
+    offs = (float(rng.uniform(0, 40)), float(rng.uniform(-12, 12)))
+    pix = float(rng.choice([2.21, 2.26, 2.33, 2.40]))
+    lm = landmarks(proportions(age, p["sex"], weight))
+    skel = build_skeleton(lm, p["arms"])
+    ext = [s.extent() for s in soft_tissue_shapes(lm, skel.arm_soft)]
+    lo, hi = np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)
+    corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
+    r0 = 35.0 + offs[0] - Placement(0.0, 0.0, 0.0, tilt).to_scanner(corners)[:, 0].min()
+    place = Placement(r0, 0.0, WB_COLS / 2 * pix + offs[1], tilt)
+    out: dict[str, list[tuple[float, float]]] = {}
+    for side, pose in skel.arms.items():
+        sc = place.to_scanner(np.array([pose.shoulder, pose.elbow, pose.wrist, pose.hand_tip]))
+        out[side] = [(float(r / pix), float(c / pix)) for r, _, c in sc]
+    return out, float(lm.prop.stature / pix)
 
 
 def load_case(seed: int, cache: Path) -> dict[str, Any]:
@@ -131,8 +173,13 @@ def _planar_views(c: dict[str, Any]) -> tuple[Any, Any]:
 # ------------------------------------------------------------------------- atlas build
 
 
-def build_atlas(seeds: list[int], cache: Path) -> None:
-    """Learn the body-frame regions (per view) from phantom truth and write them to the atlas."""
+def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_distal: bool = False) -> None:
+    """Learn the body-frame regions (per view) from phantom truth and write them to the atlas.
+
+    With ``arms_only`` only the arm limb-frame regions are replaced (the arm joints
+    changed, the rest of the atlas did not); ``arm_distal`` also learns the forearm and
+    hand frames instead of leaving them to the capsule atlas.
+    """
     from scipy import ndimage as ndi
     from skimage.measure import approximate_polygon, find_contours
 
@@ -234,13 +281,18 @@ def build_atlas(seeds: list[int], cache: Path) -> None:
             polys = _polygons(win == cls, t_ax, w_ax, T_RANGE[2], W_RANGE[2])
             if polys:
                 regs.append({"bones": LIMBS[limb][2][cls - 1], "polygons": polys})
-        if limb == "leg" or k == 0:  # forearm/hand poses vary too much to learn: capsule atlas
+        if limb == "leg" or k == 0 or arm_distal:  # else forearm/hand: capsule atlas
             limb_regions[v].append({"limb": limb, "seg": k, "regions": regs})
     path = REPO / "mibgkit" / "data" / "atlas_planar.json"
     data = json.loads(path.read_text())
-    data["regions"] = regions
-    data["limb_regions"] = limb_regions
-    data["regions_built_from"] = {"seeds": [min(seeds), max(seeds)], "n_cases": n_ok}
+    if arms_only:
+        for v in limb_regions:
+            keep = [it for it in data["limb_regions"][v] if it["limb"] != "arm"]
+            data["limb_regions"][v] = [it for it in limb_regions[v] if it["limb"] == "arm"] + keep
+    else:
+        data["regions"] = regions
+        data["limb_regions"] = limb_regions
+        data["regions_built_from"] = {"seeds": [min(seeds), max(seeds)], "n_cases": n_ok}
     path.write_text(_dump(data))
     print(f"wrote {path} from {n_ok} cases")
 
@@ -329,6 +381,7 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
     from mibgkit.anatomy.model import SegmentMap
 
     hits, total, ceiling, times, fails = 0, 0, 0, [], []
+    joint_err: dict[str, list[list[float]]] = {}  # arm pose -> per arm [shoulder, elbow, wrist, fingertip] error
     any_hits, any_total, any_ceiling = 0, 0, 0
     # the same with SegmentMap.nearest_segment (bone within TOL_MM), mapper and truth map
     tol_hits, tol_ceiling, tol_any_hits, tol_any_ceiling = 0, 0, 0, 0
@@ -344,6 +397,13 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
             continue
         times.append(time.process_time() - t0)
         arms = c["meta"]["arms"]
+        tj, stature = truth_arm_joints(seed)
+        fitted = {lm.name: (lm.row, lm.col) for lm in maps.views[0].landmarks}
+        for side in ("right", "left"):
+            err = [float(np.hypot(fitted[f"{side}_{jn}"][0] - t[0], fitted[f"{side}_{jn}"][1] - t[1]))
+                   / stature * 100.0
+                   for jn, t in zip(("shoulder", "elbow", "wrist", "hand"), tj[side])]
+            joint_err.setdefault(arms, []).append(err)
         for vi, v in enumerate(("ANT", "POST")):
             lab = maps.views[vi].labels
             tru = c[f"truth_{v}"]
@@ -379,7 +439,7 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
     return {"dice": dices, "by_arms": by_arms, "lesions": (hits, total, ceiling),
             "lesions_any": (any_hits, any_total, any_ceiling),
             "lesions_tol": (tol_hits, total, tol_ceiling), "lesions_tol_any": (tol_any_hits, any_total, tol_any_ceiling),
-            "times": times, "fails": fails,
+            "times": times, "fails": fails, "joint_err": joint_err,
             "n": len(seeds)}
 
 
@@ -432,6 +492,8 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
               "|---|" + "---|" * len(SIOPEN_KEYS)]
     for arms, dd in sorted(res["by_arms"].items()):
         lines.append(f"| {arms} | " + " | ".join(f"{np.median(dd.get(k, [np.nan])):.2f}" for k in SIOPEN_KEYS) + " |")
+    lines += arm_joint_table(res)
+    lines += arms_before_after(res)
     t = np.asarray(res["times"])
     lines += ["", f"Time per whole-body study (ANT + POST, one core, CPU time): median {np.median(t):.3f} s, "
               f"max {t.max():.3f} s."]
@@ -470,16 +532,40 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "levels are the DOMAIN.md age proportions of the measured length, blended with the detected ones when they "
         "agree. Midline through neck and crotch; trunk half-width at the shoulders capped at 1.05 x the age prior "
         "(abducted/raised arms widen the outline there). Legs: run centres either side of the midline.",
-        "- Arms (axis from the image): shoulder joint 1 % of stature below the shoulder line at 0.755 x the "
-        "age-proportioned half shoulder width from the midline. A raised arm is the arm component reaching above "
-        "the shoulder (elbow/wrist by humerus/radius length along it). Otherwise the arm band is read off the "
-        "outline: per row its outer edge, one arm radius (2.6 % of stature; 1.9 % for the forearm) inside, gives "
-        "the axis; the median direction from the shoulder over 35-85 % of the humerus length places the elbow at "
-        "one humerus length, the same from the elbow places the wrist (abducted arms leaving the field carry on "
-        "straight; an arm band cut by the edge of the scanned field along the whole humerus, as on NM1, is taken "
-        "as hanging at 8 degrees with the forearm along the edge). When the band below the elbow turns medially by more than 12 degrees (no forearm beside the "
-        "trunk) the forearm lies on the abdomen: wrist and fingertips at age/width-proportioned points over the "
-        "lower trunk, painted in front of the trunk on ANT and behind it on POST.",
+        "- Arms (mibgkit/anatomy/landmarks.py, constants measured on the phantom truth of seeds 0-49): arm bone "
+        "lengths are the age proportions of the skeletal stature, 0.95 x the outline length (the smoothed outline "
+        "adds 5 %). Shoulder joint 1 % of stature below the shoulder line, at 0.755 x the age-proportioned half "
+        "shoulder width from the midline, then (arms within 15 degrees of the body axis) moved onto the humerus "
+        "axis line extrapolated to the shoulder row. A raised arm is the arm component reaching above the "
+        "shoulder (elbow/wrist by humerus/radius length along it, fingertips one hand length past the wrist). "
+        "Otherwise the arm axis comes from the arm band's outer edge read on the counts, not on the outline: per "
+        "row, where the smoothed counts fall to 30 % of the band's own level (median 1.5-3.5 % of stature inside "
+        "the outline edge; the outline, set just above the air, spills a variable 1-3 % of stature beyond the "
+        "arm), then 1.7 % of stature inside it for the humerus, 1.42 % for the forearm, perpendicular to the arm. "
+        "The median direction from the shoulder over 35-85 % of the humerus length places the elbow, the same "
+        "from the elbow the wrist. Edge samples more than 15 degrees medial of the humerus are the trunk's edge "
+        "below an arm that left the field (abducted arms): dropped, and the forearm then carries on 5 degrees "
+        "lateral of the humerus. An arm band cut by the edge of the scanned field along the whole humerus (NM1) "
+        "is taken as hanging at 8 degrees with the forearm along the edge. When the outline below the elbow turns "
+        "medially by more than 12 degrees (no forearm beside the trunk) the forearm lies on the abdomen: wrist "
+        "0.3 radius lengths below the elbow at 0.25 x the trunk half-width from the midline, fingertips 0.74 "
+        "radius lengths below the elbow at 0.21 x the half-width across the midline; painted in front of the "
+        "trunk on ANT and behind it on POST. Humerus polygons are re-learned on these joints "
+        "(`--build-arm-atlas`, seeds 0-49, only the arm entries of the atlas change); forearm and hand stay "
+        "tapered capsules (learned forearm/hand polygons scored lower on held-out tuning seeds 25-49: 0.64 vs "
+        "0.70).",
+        "- Spot (static) views of a study with a whole-body view (mibgkit/anatomy/spot.py): the spot is resampled "
+        "to the whole-body pixel size and located on the whole-body view of the same side by normalized "
+        "cross-correlation of square-rooted counts (translation search, FFT); the whole-body map is sampled on "
+        "the spot grid and `missing` names the segments with < 90 % of their whole-body area in the spot's "
+        "scanned field. Below a match of 0.5 (a flood, not a body) the spot is unmapped. Views that cannot be "
+        "mapped (no body, no landmark, a partial view whose field edges would be read as head and feet) are left "
+        "out of `StudySegmentMaps.views` and listed in `StudySegmentMaps.unmapped` (volumes: `unmapped_volumes`) "
+        "with a typed reason (`Unmapped.reason`, one of `UNMAPPED_REASONS`); the study fails only when nothing "
+        "in it can be mapped. On the sample SPECT study (thorax and abdomen spots, ANT and POST): Dice of the "
+        "registered spot maps against the spot truth 0.54-0.93 for the segments in view (thoracic cage "
+        "0.80-0.82, pelvis 0.92-0.93; 0.36 for the sliver of skull at the top of the thorax spot), where mapping "
+        "the spots on their own gave 0.00-0.07 (abdomen) or failed (thorax). Locating a spot costs 0.1-0.2 s CPU.",
         "- Atlas (mibgkit/data/atlas_planar.json): head, spine, thoracic cage and pelvis as per-view polygons in a "
         "body frame (s: vertex 0, chin 1, shoulder line 2, hip joints 3, knees 4; u: half-widths of the head and "
         "shoulder outline, from the hips down the age-proportioned hip half-width of the measured stature), placed "
@@ -516,23 +602,25 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "- The vertex is dragged 10-16 px up in some adolescents with raised arms (scatter between the hands and "
         "the head lifts the outline): 2 of 12 raised-arm atlas cases; their trunk maps sit ~10 px high.",
         "- The infant head fix (a head-wide block above a short gap in the central run is the head) was found by looking at benchmark failures (seeds 1002 and 1020, vertex put at the chin); its two constants were set a priori, not fitted. It changes nothing on the atlas seeds 0-49 nor on 36 fresh infant phantoms (seeds 60-95, 1-2.5 y, hands on the abdomen), none of which failed. Of the lesion-centre gain, about +1.9 points (ANT or POST, 8 mm) and the forearm/hand Dice gain come from these two studies; the trunk Dice gains do not (same medians without the fix: cage 0.818, spine 0.786, pelvis 0.928).",
-        "- Forearms and hands stay below the 0.75 goal: the hand truth is a spread of thin fingers that a capsule "
-        "cannot match, abducted forearms mostly leave the 256-column field, and the on-the-abdomen forearm is "
-        "placed from proportions once the pose is detected (the faint forearm band over the trunk is not traced). "
-        "A few on-the-abdomen arms are not recognised and are mapped hanging.",
-        "- Humeri: the 10th percentile is ~0.35 (arms whose band is cut by the field or merged with the trunk "
-        "outline); the left humerus with hands on the abdomen (0.63) lags the right; not yet explained.",
+        "- Forearms and hands (median 0.65) stay below the 0.75 goal. With the phantom's true joints the same "
+        "capsules reach 0.75-0.80 (humerus polygons 0.92) on seeds 0-49, so joint placement still costs ~0.1: "
+        "wrists and fingertips are placed 0.7-1.0 % of stature off (table above), and the capsules are a few "
+        "pixels wide. The on-the-abdomen forearm is placed from proportions once the pose is detected (the faint "
+        "band over the trunk is not traced); lesion centres near the wrist of such forearms are still assigned "
+        "to the pelvis or thoracic cage. Capsule widths are at their optimum on seeds 0-24 (x0.8-1.5 moved the "
+        "median by <= 0.005); a palm + finger-fan template was not tried (the fingers are 1-2 px wide: a "
+        "direction error of a few degrees would miss them).",
+        "- Raised arms: the elbow is the centre of the arm pixels one humerus length from the shoulder; taking "
+        "the bend of the arm axis instead was tried and scored lower (humerus 0.72 vs 0.77 on seeds 0-49).",
         "- Lesion centres: use `nearest_segment` (8 mm); still short of the 97 % goal (ceiling of the truth map "
-        "98.3 %). Most misses are in the upper limbs (79 of 110 with the 8 mm lookup, ANT or POST). Outside "
-        "them 904 of 935 lesions (96.7 %) are assigned right, against 888 with the first trunk atlas (two "
-        "infants whose vertex was put at the chin account for most of the gain); of the 31 misses (seeds "
-        "1000-1119, analysed after the fact, nothing tuned on them) 15 are missed by the truth map too (pelvis "
-        "lesions whose centre lies on the sacrum in both views), 4 are femoral-head lesions under the "
-        "acetabulum of the pelvis region, 3 spine lesions under the rib heads on POST, 2 upper cervical ones "
-        "under the skull, 2 shoulder-girdle ones under the humeral head, 3 femur/tibia at the knee, 2 with no "
-        "mapped bone within 8 mm. Painting "
-        "the femur over the pelvis (as the humerus over the trunk) changed nothing on the atlas seeds and was "
-        "not kept.",
+        "98.3 %). On seeds 1000-1039, 28 of the 51 lesions missed with the 8 mm lookup are in the upper limbs "
+        "(16 humerus, 12 forearm/hand; before this change 37 of 61: 19 and 18): 9 in the two infants above, most "
+        "others at the proximal humerus (assigned to the thoracic cage) and at the wrist of forearms on the "
+        "abdomen.",
+        "- Spot views are mapped only with a whole-body view of the same side in the study; alone they are "
+        "reported unmapped (`no_landmark`). SPECT volumes whose field shows no landmark (the sample SPECT/CT: "
+        "thorax-abdomen only) are reported unmapped too; locating their projection on the whole-body view, as for "
+        "spots, would map them (mibgkit/anatomy/spect.py, not changed here).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -570,6 +658,49 @@ def compare_table(before: dict[str, Any], after: dict[str, Any]) -> str:
     lines.append(f"| time per study, median (max), s | {before['time_s'][0]:.3f} ({before['time_s'][1]:.3f}) "
                  f"| {after['time_s'][0]:.3f} ({after['time_s'][1]:.3f}) | |")
     return "\n".join(lines) + "\n"
+
+
+def arm_joint_table(res: dict[str, Any]) -> list[str]:
+    """Markdown lines: median distance of the fitted arm joints from the truth, by pose."""
+    if not res.get("joint_err"):
+        return []
+    lines = ["", "Arm joints fitted vs the phantom's (`truth_arm_joints`), median distance in % of stature "
+             "(both arms, ANT frame; 1 % is 7-17 mm):", "",
+             "| arms | n arms | shoulder | elbow | wrist | fingertips |", "|---|---|---|---|---|---|"]
+    allv = []
+    for pose, errs in sorted(res["joint_err"].items()):
+        e = np.asarray(errs)
+        allv.append(e)
+        lines.append(f"| {pose} | {e.shape[0]} | " + " | ".join(f"{x:.2f}" for x in np.median(e, axis=0)) + " |")
+    e = np.concatenate(allv)
+    lines.append(f"| all | {e.shape[0]} | " + " | ".join(f"{x:.2f}" for x in np.median(e, axis=0)) + " |")
+    return lines
+
+
+def arms_before_after(res: dict[str, Any]) -> list[str]:
+    """Markdown lines: the upper limbs before (:data:`ARMS_BEFORE`) and now."""
+    lines = ["", "Upper limbs before -> after the arm changes of 2026-11-27 (band edge on the counts, skeletal arm "
+             "lengths, shoulder on the humerus axis, abducted forearms past the field edge, re-learned humerus "
+             "polygons), same seeds, same job:", "",
+             "| segment | before median (10th pct) | after median (10th pct) |", "|---|---|---|"]
+    for k, (med, p10) in ARMS_BEFORE["dice"].items():
+        d = np.asarray(res["dice"][k], dtype=float)
+        lines.append(f"| {k} | {med:.3f} ({p10:.3f}) | {np.median(d):.3f} ({np.percentile(d, 10):.3f}) |")
+    th, tot, _ = res["lesions_tol"]
+    tah, at, _ = res["lesions_tol_any"]
+    h, _, _ = res["lesions"]
+    ah, _, _ = res["lesions_any"]
+    now = {"per view": (100.0 * h / max(tot, 1), 100.0 * th / max(tot, 1)),
+           "in ANT or POST": (100.0 * ah / max(at, 1), 100.0 * tah / max(at, 1))}
+    for k, (ex, tol) in ARMS_BEFORE["lesions"].items():
+        lines.append(f"| lesion centres {k}, exact / within 8 mm | {ex:.1f} % / {tol:.1f} % "
+                     f"| {now[k][0]:.1f} % / {now[k][1]:.1f} % |")
+    if res.get("joint_err"):
+        e = np.median(np.concatenate([np.asarray(v) for v in res["joint_err"].values()]), axis=0)
+        lines.append("| arm joints, median distance (% of stature): shoulder, elbow, wrist, fingertips | "
+                     + ", ".join(f"{x:.2f}" for x in ARMS_BEFORE["joints"]) + " | "
+                     + ", ".join(f"{x:.2f}" for x in e) + " |")
+    return lines
 
 
 def nm1_figure(out: Path) -> float:
@@ -611,6 +742,10 @@ def phantom_figure(seed: int, cache: Path, out_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-atlas", action="store_true")
+    ap.add_argument("--build-arm-atlas", action="store_true",
+                    help="re-learn only the arm limb-frame regions (seeds 0-49, or --atlas-seeds)")
+    ap.add_argument("--arm-distal", action="store_true", help="with --build-arm-atlas: learn forearm/hand frames too")
+    ap.add_argument("--atlas-seeds", type=int, nargs=2, default=(0, 50), metavar=("FIRST", "STOP"))
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mibgkit_bench_segments"))
@@ -621,8 +756,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before-json", type=Path,
                     help="summary JSON of a previous version run on the same seeds: adds a before/after table")
     args = ap.parse_args(argv)
-    if args.build_atlas:
-        build_atlas(list(range(0, 50)), args.cache)
+    if args.build_atlas or args.build_arm_atlas:
+        first, stop = args.atlas_seeds
+        if not (0 <= first < stop <= 500):
+            ap.error("--atlas-seeds must lie within the tuning seeds 0-499")
+        build_atlas(list(range(first, stop)), args.cache, arms_only=args.build_arm_atlas, arm_distal=args.arm_distal)
         return 0
     seeds = list(range(args.first_seed, args.first_seed + args.n))
     if args.only_cached:

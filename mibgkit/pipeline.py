@@ -174,6 +174,10 @@ def run_study(
         sm = views_maps.get(idx)
         if sm is not None:
             map_info[name] = {"confidence": round(float(sm.confidence), 3), "missing": list(sm.missing)}
+    unmapped = []
+    if isinstance(used_maps, StudySegmentMaps):  # views/volumes the mapper could not map, and why
+        for kind, items in (("view", used_maps.unmapped), ("volume", used_maps.unmapped_volumes)):
+            unmapped += [{"kind": kind, "index": i, "reason": u.reason, "where": u.where} for i, u in sorted(items.items())]
     reading = Reading(
         study=_study_dict(study, timepoint),
         views=_views_list(det),
@@ -182,6 +186,7 @@ def run_study(
             "parameters": p.to_json(),
             "detector": "mibgkit.detect (DoG on Anscombe counts, logistic confidence)",
             "segment_maps": map_info,
+            **({"segment_maps_unmapped": unmapped} if unmapped else {}),
             "maps_source": "mapper" if maps is None else "given",
             "post_shift_px": [float(det.shift[0]), float(det.shift[1])],
             "n_candidates": len(det.candidates),

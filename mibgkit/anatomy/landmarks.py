@@ -553,7 +553,7 @@ def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.
     arm_px &= np.abs(cols - mids) > 0.45 * fit.half_width["hip"]
     lab, n = ndi.label(arm_px)
     arms: dict[str, LimbFit] = {}
-    hum, rad, hand = props.humerus * H, props.radius * H, _HAND * H
+    hum, rad, hand = (_ARM_LENGTH * f * H for f in (props.humerus, props.radius, _HAND))
     reach = 1.15 * (hum + rad + hand)
     mask = fit.outline.mask if fit.outline is not None else core
     for side, sign in (("right", -1.0), ("left", 1.0)):
@@ -582,6 +582,7 @@ def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.
             far = fore[df >= np.quantile(df, 0.99)]
             tip = (float(far[:, 0].mean()), float(far[:, 1].mean()))
             wrist = _along(fore, elbow, rad, tip)
+            tip = _extend(elbow, wrist, hand)
         else:
             wrist = _extend(shoulder, elbow, rad)
             tip = _extend(elbow, wrist, hand)
@@ -590,33 +591,62 @@ def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.
 
 
 #: Shoulder joint below the shoulder line and its distance from the midline (share of
-#: the age-proportioned half shoulder width); arm axis one arm radius inside the outer
-#: edge of the arm band (fractions of stature); hand length. Measured on the phantom
-#: truth of seeds 0-49.
+#: the age-proportioned half shoulder width); the arm axis one arm radius inside the
+#: outer edge of the outline (fractions of stature; used to tell a forearm on the abdomen
+#: and an elbow near the field edge, the joints use the edge on the counts below); hand
+#: length. Measured on the phantom truth of seeds 0-49.
 _SHOULDER_DROP = 0.010
 #: Largest trunk half-width at the shoulders, as a share of the age prior.
 _SHOULDER_CAP = 1.05
 _SHOULDER_LATERAL = 0.755
 _ARM_EDGE_INSET = 0.026
-_FOREARM_EDGE_INSET = 0.019
+#: Arm band edge on the counts: where the smoothed counts fall to this share of the
+#: band's level (median from 1.5 to 3.5 % of stature inside the outline edge); the bone
+#: axis lies (humerus, forearm) this far inside it, perpendicular to the arm, in
+#: fractions of stature (median offsets on the phantom truth of seeds 0-49: 1.63-1.71 %
+#: for the humerus in all poses, 1.42 % for the forearm).
+_BAND_EDGE = 0.3
+_BAND_LEVEL = (0.015, 0.035)
+_BAND_INSET = (0.017, 0.0142)
 #: Humerus direction (degrees, lateral) assumed when the field of view cuts the arm band.
 _CLIPPED_ANGLE = 8.0
+#: Shoulder joint from the humerus axis line: lateral offset from the line at the
+#: shoulder row, and the largest move from the proportioned prior (fractions of
+#: stature; offset = median on the phantom truth of seeds 0-49).
+_SHOULDER_AXIS_OFFSET = 0.002
+_SHOULDER_AXIS_MAX = 0.02
+_SHOULDER_AXIS_ANGLE = 15.0
+#: Forearm of a hanging arm: at most this many degrees more medial than the humerus
+#: (a band more medial is the trunk edge below an arm that left the field); when not
+#: seen it carries on this many degrees more lateral (carrying angle; 4-6 degrees on
+#: the phantom truth of seeds 0-49).
+_FOREARM_TURN = 15.0
+_CARRY_ANGLE = 5.0
 _HAND = 0.105
+#: Arm bone lengths are the age proportions of the skeletal stature; the outline length
+#: (``BodyFit.stature_px``, soft tissue and smoothing included) is 5 % longer (median
+#: ratio of fitted to true humerus length on seeds 0-49, all poses alike).
+_ARM_LENGTH = 0.95
 #: Forearm direction (degrees from the feet-ward axis, positive lateral) below which the
 #: forearm is taken to lie on the abdomen; there the wrist lies 0.3 radius lengths below
 #: the elbow at this share of the trunk half-width from the midline, and the fingertips
 #: at (rows below the elbow in radius lengths, signed share of the half-width; negative
 #: = across the midline), measured on the phantom truth of seeds 0-49.
 _ABDOMEN_ANGLE = -12.0
-_ABDOMEN_WRIST = 0.35
-_ABDOMEN_TIP = (0.63, -0.25)
+_ABDOMEN_WRIST = 0.25
+_ABDOMEN_TIP = (0.74, -0.21)
 
 
 def _edge_axis(
-    mask: np.ndarray, r: float, sign: float, mid: float, inset: float, field: tuple[int, int]
+    mask: np.ndarray, r: float, sign: float, mid: float, inset: float, field: tuple[int, int],
+    band: tuple[np.ndarray, float] | None = None,
 ) -> float | None:
-    """Arm axis column at row ``r`` from the outer edge of the outline, or None.
+    """Arm axis column at row ``r`` from the outer edge of the arm band, or None.
 
+    Without ``band`` the edge is the outline's (``mask``); with ``band`` = (smoothed
+    counts, stature in px) it is where the counts fall to :data:`_BAND_EDGE` of the arm
+    band's own level (median 1.5-3.5 % of stature inside the outline edge): the outline
+    is set just above the air and spills a variable 1-3 % of stature beyond the arm.
     None when the row is outside the image, empty on this side, or the edge is at (or
     blurred beyond) the border of the scanned ``field`` columns (first, last): the arm
     is cut by the field of view there.
@@ -631,7 +661,19 @@ def _edge_axis(
     edge = int(run.max() if sign > 0 else run.min())
     if edge <= field[0] + 2 or edge >= field[1] - 2:
         return None
-    return float(edge - sign * inset)
+    pos = float(edge)
+    if band is not None:
+        sm, H = band
+        cols = edge - sign * np.arange(int(0.045 * H) + 1)
+        cols = cols[(cols >= 0) & (cols < mask.shape[1])].astype(int)
+        prof = sm[ri, cols]
+        lo, hi = int(_BAND_LEVEL[0] * H), int(_BAND_LEVEL[1] * H) + 1
+        if prof.size > lo:
+            level = float(np.median(prof[lo:hi]))
+            above = np.flatnonzero(prof > _BAND_EDGE * level)
+            if level > 0 and above.size:
+                pos = float(cols[above[0]])
+    return pos - sign * inset
 
 
 def _direction(angle_deg: float, sign: float) -> np.ndarray:
@@ -641,27 +683,71 @@ def _direction(angle_deg: float, sign: float) -> np.ndarray:
 
 
 def _axis_angle(
-    mask: np.ndarray, start: Point, length: float, sign: float, fit: BodyFit, inset: float = _ARM_EDGE_INSET
+    mask: np.ndarray, start: Point, length: float, sign: float, fit: BodyFit, inset: float = _ARM_EDGE_INSET,
+    min_angle: float = -90.0, counts: bool = False,
 ) -> float | None:
     """Median direction (degrees, lateral positive) from ``start`` to the arm-band axis.
 
-    The axis is sampled on rows 35-85 % of ``length`` below ``start``; None when the arm
-    band is not seen there (it leaves the field of view).
+    The axis is sampled on rows 35-85 % of ``length`` below ``start``; samples more medial
+    than ``min_angle`` are another edge (the trunk's, below an arm that left the field)
+    and dropped. With ``counts`` the edge is read on the counts (:func:`_edge_axis`) and
+    ``inset`` is perpendicular to the arm (two passes: the first angle sets the
+    horizontal inset of the second). None when the arm band is not seen there (it
+    leaves the field of view).
     """
     H = fit.stature_px
     field = (0, mask.shape[1] - 1)
     if fit.outline is not None and fit.outline.field_cols is not None:
         field = fit.outline.field_cols
-    angles = []
-    for f in np.linspace(0.35, 0.85, 11):
-        r = start[0] + f * length * 0.95
-        a = _edge_axis(mask, r, sign, fit.mid_col(r), inset * H, field)
-        if a is None:
-            continue
-        angles.append(float(np.degrees(np.arctan2(sign * (a - start[1]), r - start[0]))))
-    if len(angles) < 3:
+    band = (fit.outline.smoothed, H) if counts and fit.outline is not None else None
+    result: float | None = None
+    for _ in range(2 if band is not None else 1):
+        horiz = inset * H / max(np.cos(np.deg2rad(result)), 0.5) if result is not None else inset * H
+        angles = []
+        for f in np.linspace(0.35, 0.85, 11):
+            r = start[0] + f * length * 0.95
+            a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band)
+            if a is None:
+                continue
+            ang = float(np.degrees(np.arctan2(sign * (a - start[1]), r - start[0])))
+            if ang >= min_angle:
+                angles.append(ang)
+        if len(angles) < 3:
+            return None
+        result = float(np.median(angles))
+    return result
+
+
+def _shoulder_from_axis(
+    fit: BodyFit, mask: np.ndarray, shoulder: Point, hum: float, th: float, sign: float
+) -> float | None:
+    """Shoulder-joint column on the humerus axis line extrapolated to the shoulder row.
+
+    The axis (arm band edge on the counts, :func:`_edge_axis`) is sampled on rows
+    20-85 % of the way to the elbow and fitted with a line; the humerus head lies
+    :data:`_SHOULDER_AXIS_OFFSET` lateral to where that line crosses the shoulder row
+    (the soft tissue of the upper arm sits a little medial of the bone there). None
+    with fewer than 6 samples (arm cut by the field) or a result farther than
+    :data:`_SHOULDER_AXIS_MAX` from the proportioned prior.
+    """
+    H = fit.stature_px
+    field = fit.outline.field_cols if fit.outline is not None and fit.outline.field_cols else (0, mask.shape[1] - 1)
+    band = (fit.outline.smoothed, H) if fit.outline is not None else None
+    horiz = _BAND_INSET[0] * H / max(np.cos(np.deg2rad(th)), 0.5)
+    rr, cc = [], []
+    for f in np.linspace(0.2, 0.85, 14):
+        r = shoulder[0] + f * hum * np.cos(np.deg2rad(th))
+        a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band)
+        if a is not None:
+            rr.append(r)
+            cc.append(a)
+    if len(rr) < 6:
         return None
-    return float(np.median(angles))
+    b, a0 = np.polyfit(np.asarray(rr), np.asarray(cc), 1)
+    col = float(a0 + b * shoulder[0] + sign * _SHOULDER_AXIS_OFFSET * H)
+    if abs(col - shoulder[1]) > _SHOULDER_AXIS_MAX * H:
+        return None
+    return col
 
 
 def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -> LimbFit:
@@ -669,8 +755,15 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     H = fit.stature_px
     props = fit.props
     side = "right" if sign < 0 else "left"
-    hum, rad, hand = props.humerus * H, props.radius * H, _HAND * H
-    th = _axis_angle(mask, shoulder, hum, sign, fit)
+    hum, rad, hand = (_ARM_LENGTH * f * H for f in (props.humerus, props.radius, _HAND))
+    th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
+    if th is not None and th < _SHOULDER_AXIS_ANGLE:
+        # the shoulder column from the humerus axis itself (the prior's spread is 2-3x wider);
+        # not for abducted arms, where the shoulder row's error moves the crossing sideways
+        col = _shoulder_from_axis(fit, mask, shoulder, hum, th, sign)
+        if col is not None:
+            shoulder = (shoulder[0], col)
+            th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
     conf = 0.8
     clipped = th is None
     if th is None:
@@ -679,7 +772,7 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     th = float(np.clip(th, -5.0, 70.0))
     elbow_v = np.asarray(shoulder) + hum * _direction(th, sign)
     elbow = (float(elbow_v[0]), float(elbow_v[1]))
-    tf = _axis_angle(mask, elbow, rad, sign, fit, _FOREARM_EDGE_INSET)
+    tf = _axis_angle(mask, elbow, rad, sign, fit, _BAND_INSET[1], min_angle=th - _FOREARM_TURN, counts=True)
     t_abd = _axis_angle(mask, elbow, rad, sign, fit)
     inside = 2.0 * _ARM_EDGE_INSET * H <= elbow[1] <= mask.shape[1] - 1 - 2.0 * _ARM_EDGE_INSET * H
     if t_abd is not None and t_abd < _ABDOMEN_ANGLE and th < 20.0 and inside:
@@ -695,8 +788,8 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
         if tf is None:
             # the forearm band is cut by the field edge: along the edge when the whole arm
             # is (arm at the side of a narrow field), else carry on nearly straight
-            tf = 0.0 if clipped else th + 5.0
-        tf = float(np.clip(tf, th - 15.0, th + 25.0))
+            tf = 0.0 if clipped else th + _CARRY_ANGLE
+        tf = float(np.clip(tf, th - _FOREARM_TURN, th + 25.0))
         wrist_v = elbow_v + rad * _direction(tf, sign)
         tip_v = wrist_v + hand * _direction(tf, sign)
         pose = "hanging"

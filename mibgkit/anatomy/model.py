@@ -8,7 +8,7 @@ import numpy as np
 
 from mibgkit.segments import SIOPEN_KEYS, label_of
 
-__all__ = ["Landmark", "SegmentMap", "VolumeSegmentMap", "StudySegmentMaps"]
+__all__ = ["Landmark", "SegmentMap", "VolumeSegmentMap", "StudySegmentMaps", "Unmapped", "UNMAPPED_REASONS"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class SegmentMap:
     curie_labels : ndarray of shape (rows, cols), uint8, optional
         Curie skeletal segments (``CURIE_KEYS.index(key) + 1``, 0 = not bone), derived
         from the same atlas with the spine split at L1 (:mod:`mibgkit.anatomy.curie`).
+    method : str
+        How the map was made: ``"atlas"`` (the atlas fitted to this view's landmarks,
+        alone or as an ANT/POST pair) or ``"registered"`` (a spot view located on the
+        study's whole-body view, whose map was carried over, :mod:`mibgkit.anatomy.spot`).
     """
 
     labels: np.ndarray
@@ -53,6 +57,7 @@ class SegmentMap:
     confidence: float = 1.0
     body_mask: np.ndarray | None = None
     curie_labels: np.ndarray | None = None
+    method: str = "atlas"
 
     def mask(self, key: str) -> np.ndarray:
         """Boolean mask of one segment."""
@@ -151,13 +156,48 @@ class VolumeSegmentMap:
     confidence: float = 1.0
 
 
+#: Why a view or volume was not mapped (``Unmapped.reason``).
+UNMAPPED_REASONS = (
+    "not_planar",  # not a 2-D image of usable size
+    "empty",  # no counts
+    "no_body",  # no soft-tissue outline above the background
+    "fills_field",  # counts fill the whole field: not a patient image
+    "no_landmark",  # a body, but no head top / neck / shoulders / crotch / feet to place the atlas on
+    "no_match",  # a spot view not found on the study's whole-body view
+    "other",  # any other MappingError (message in Unmapped.message)
+)
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    """A view or volume the mapper could not map, and why.
+
+    Parameters
+    ----------
+    reason : str
+        One of :data:`UNMAPPED_REASONS`.
+    message : str
+        The full explanation (the :class:`~mibgkit.errors.MappingError` text).
+    where : str
+        File and frame (or volume) concerned.
+    """
+
+    reason: str
+    message: str
+    where: str = ""
+
+
 @dataclass
 class StudySegmentMaps:
     """Segment maps for every view and volume of one study.
 
     ``views`` is keyed by the index of the view in ``Study.views``; ``volumes`` by the
-    index in ``Study.volumes``.
+    index in ``Study.volumes``. Views and volumes the mapper could not map are not in
+    ``views`` / ``volumes`` but in ``unmapped`` / ``unmapped_volumes`` (same keys), with
+    the reason; the rest of the study is mapped.
     """
 
     views: dict[int, SegmentMap] = field(default_factory=dict)
     volumes: dict[int, VolumeSegmentMap] = field(default_factory=dict)
+    unmapped: dict[int, Unmapped] = field(default_factory=dict)
+    unmapped_volumes: dict[int, Unmapped] = field(default_factory=dict)

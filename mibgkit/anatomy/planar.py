@@ -19,6 +19,10 @@ from mibgkit.segments import SIOPEN_KEYS, bone_to_siopen, label_of
 
 __all__ = ["map_view", "map_pair", "render_labels", "fit_image", "pair_shift", "Painted"]
 
+#: Skeletal stature / outline stature (``BodyFit.stature_px``) for the arm capsules
+#: (:data:`mibgkit.anatomy.landmarks._ARM_LENGTH`).
+_SKELETAL_STATURE = 0.95
+
 #: A segment is reported missing when less than this share of its atlas area is in the image.
 VISIBLE_FRACTION = 0.9
 
@@ -148,9 +152,11 @@ def _fill_capsules(
     counts: dict[str, list[int]],
 ) -> None:
     """Rasterize the capsules of one limb bone placed on its limb's joints."""
+    # capsule radii are fractions of the skeletal stature, shorter than the outline's
+    Hs = H * _SKELETAL_STATURE if bone.limb == "arm" else H
     for t0, w0, t1, w1, r0, r1 in bone.capsules:
-        ends = limb_frame_to_image(np.array([[t0, w0], [t1, w1]]), joints, bone.seg, H)
-        poly = capsule_polygon(ends[0], ends[1], max(r0 * H, 1.0), max(r1 * H, 1.0))
+        ends = limb_frame_to_image(np.array([[t0, w0], [t1, w1]]), joints, bone.seg, Hs)
+        poly = capsule_polygon(ends[0], ends[1], max(r0 * Hs, 1.0), max(r1 * Hs, 1.0))
         _fill(labels, curie, poly, label_of(key), curie_label_of_bone(bone.name), counts[key])
 
 

@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
                 "file": f"{stem}.nii.gz", "view": view.view, "source": view.source.path,
                 "sop_instance_uid": view.source.sop_instance_uid, "frame": view.source.frame,
                 "stored_shape": list(view.source.stored_shape), "confidence": round(segmap.confidence, 3),
+                "method": segmap.method,
                 "missing": list(segmap.missing),
                 "bone_area_mm2": {k: round(v, 1) for k, v in segmap.area_mm2().items()},
                 "landmarks": [{"name": lm.name, "stored_row_col": [round(x, 1) for x in view.source.to_stored(lm.row, lm.col)],
@@ -77,6 +78,14 @@ def run(args: argparse.Namespace) -> int:
             })
             print(f"{view.view:<7} {stem}.nii.gz  confidence {segmap.confidence:.2f}"
                   + (f"  missing: {', '.join(segmap.missing)}" if segmap.missing else ""))
+        # views and volumes the mapper could not map: reported, the rest of the study is written
+        summary["unmapped"] = []
+        for kind, items, objs in (("view", maps.unmapped, study.views), ("volume", maps.unmapped_volumes, study.volumes)):
+            for vi, um in sorted(items.items()):
+                label = objs[vi].view if kind == "view" else objs[vi].modality  # type: ignore[attr-defined]
+                summary["unmapped"].append({"kind": kind, "index": vi, "name": label, "reason": um.reason,
+                                            "message": um.message, "where": um.where})
+                print(f"{label:<7} not mapped ({um.reason}): {um.message}  [{um.where}]")
         for vi, vmap in sorted(maps.volumes.items()):
             vol = study.volumes[vi]
             ref = vol.to_sitk()
