@@ -612,11 +612,13 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "direction error of a few degrees would miss them).",
         "- Raised arms: the elbow is the centre of the arm pixels one humerus length from the shoulder; taking "
         "the bend of the arm axis instead was tried and scored lower (humerus 0.72 vs 0.77 on seeds 0-49).",
-        "- Lesion centres: use `nearest_segment` (8 mm); still short of the 97 % goal (ceiling of the truth map "
-        "98.3 %). On seeds 1000-1039, 28 of the 51 lesions missed with the 8 mm lookup are in the upper limbs "
-        "(16 humerus, 12 forearm/hand; before this change 37 of 61: 19 and 18): 9 in the two infants above, most "
-        "others at the proximal humerus (assigned to the thoracic cage) and at the wrist of forearms on the "
-        "abdomen.",
+        "- Lesion centres: use `nearest_segment` (8 mm); 95.5 % in ANT or POST with both 2026-11-27 rounds merged, "
+        "still short of the 97 % goal (ceiling of the truth map 98.3 %). Analysed per round (nothing tuned on "
+        "these seeds): with the arm round alone, 28 of the 51 misses on seeds 1000-1039 were in the upper limbs "
+        "(16 humerus, mostly the proximal humerus assigned to the thoracic cage; 12 forearm/hand, mostly at the "
+        "wrist of forearms on the abdomen; 9 of them in the two infants whose vertex the trunk round now finds); "
+        "with the trunk round alone, 31 of 935 lesions outside the upper limbs were missed, 15 of them by the "
+        "truth map too (pelvis lesions centred on the sacrum in both views).",
         "- Spot views are mapped only with a whole-body view of the same side in the study; alone they are "
         "reported unmapped (`no_landmark`). SPECT volumes whose field shows no landmark (the sample SPECT/CT: "
         "thorax-abdomen only) are reported unmapped too; locating their projection on the whole-body view, as for "
