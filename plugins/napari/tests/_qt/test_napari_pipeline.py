@@ -70,3 +70,23 @@ def test_a_study_the_mapper_refuses_is_reported_not_raised(make_napari_viewer, q
     assert widget.reading is None
     assert widget.status_label.text().startswith("analysis failed:")
     assert widget.analyse_button.isEnabled()
+
+
+def test_views_the_mapper_cannot_map_are_named_to_the_reader(make_napari_viewer, qtbot, sample_dicom):
+    """sample_dicom/spect: whole-body pair + spots map; the thorax-abdomen SPECT/CT cannot be placed."""
+    import mibgkit
+
+    study = mibgkit.load(sample_dicom / "spect")[0]
+    viewer = make_napari_viewer()
+    widget = SiopenReadingWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.set_study(study)
+    widget.start_analysis()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=180_000)
+    assert widget.reading is not None, widget.status_label.text()
+    maps = widget.session.maps
+    assert maps.views and maps.unmapped_volumes  # planar views mapped, volumes reported
+    text = widget.status_label.text()
+    assert "not mapped:" in text
+    for i, u in maps.unmapped_volumes.items():
+        assert f"{study.volumes[i].modality} volume {i} ({u.reason})" in text

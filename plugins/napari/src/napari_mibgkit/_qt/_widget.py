@@ -96,6 +96,18 @@ def _analyse(study: Study) -> Generator[str, None, tuple[StudySegmentMaps, Readi
         return str(exc)
 
 
+def _unmapped_text(study: Study | None, maps: StudySegmentMaps) -> str:
+    """'not mapped: POST spot (no_match), SPECT (no_landmark)' for the reader, or ''."""
+    items = []
+    for i, u in sorted(maps.unmapped.items()):
+        name = study.views[i].view if study is not None and i < len(study.views) else f"view {i}"
+        items.append(f"{name} ({u.reason})")
+    for i, u in sorted(maps.unmapped_volumes.items()):
+        kind = study.volumes[i].modality if study is not None and i < len(study.volumes) else "?"
+        items.append(f"{kind} volume {i} ({u.reason})")
+    return "not mapped: " + ", ".join(items) if items else ""
+
+
 class SiopenReadingWidget(QWidget):
     """Dock widget for reading one study with the SIOPEN method.
 
@@ -362,7 +374,9 @@ class SiopenReadingWidget(QWidget):
         maps, reading = result
         seconds = (_dt.datetime.now() - self._t0).total_seconds()
         self.set_reading(reading, maps)
-        self.status_label.setText(f"analysed in {seconds:.1f} s: {len(reading.hotspots)} findings proposed")
+        text = f"analysed in {seconds:.1f} s: {len(reading.hotspots)} findings proposed"
+        missing = _unmapped_text(self.study, maps)
+        self.status_label.setText(f"{text}; {missing}" if missing else text)
 
     def _on_analysis_error(self, exc: BaseException) -> None:
         self.status_label.setText(f"analysis failed: {exc}")
