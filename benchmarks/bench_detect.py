@@ -328,7 +328,7 @@ def run_benchmark(seeds: list[int], params: DetectParams, use_mapper: bool) -> d
         "t_det": (float(np.median(t_det)), float(np.max(t_det))),
         "t_score": (float(np.median(t_score)), float(np.max(t_score))),
         "fp_organs": fp_organs, "missed": missed, "rows": rows,
-        "confusion": _confusion(ga, gt), "cnr_min_visible": min(cnrs) if cnrs else float("nan"),
+        "confusion": _confusion(ga, gt), "tm_confusion": _confusion(gm, gt), "cnr_min_visible": min(cnrs) if cnrs else float("nan"),
         "use_mapper": use_mapper,
     }
 
@@ -443,6 +443,10 @@ def to_markdown(res: dict[str, Any], params: DetectParams) -> str:
         "|---" * 8 + "|",
     ]
     for i, row in enumerate(res["confusion"]):
+        lines.append(f"| {i} | " + " | ".join(str(v) for v in row) + " |")
+    lines += ["", "Same with the true segment maps:", "", "| truth \\ auto | " + " | ".join(str(i) for i in range(7)) + " |",
+              "|---" * 8 + "|"]
+    for i, row in enumerate(res["tm_confusion"]):
         lines.append(f"| {i} | " + " | ".join(str(v) for v in row) + " |")
     lines += [
         "",

@@ -119,3 +119,29 @@ def test_fraction_method_still_available(limited_sim: Any, maps_of: Any) -> None
     assert not [h for h in det.hotspots if h.pattern == "diffuse"]
     with pytest.raises(ValueError):
         DEFAULT_PARAMS.with_(diffuse_method="threshold")
+
+
+def test_model_rejects_inconsistent_coefficients() -> None:
+    with pytest.raises(ValueError):
+        DiffuseModel(("fls", "fs3"), (0.0, 0.0), (1.0, 1.0), (1.0,), (0.0, 1.0, 2.0))
+    with pytest.raises(ValueError):
+        DiffuseModel(("fls",), (0.0,), (1.0,), (1.0,), (2.0, 1.0, 3.0))
+
+
+def test_soft_tissue_level_and_uninvolved_bone(limited_sim: Any, maps_of: Any) -> None:
+    from mibgkit.detect.diffuse_model import soft_tissue_level, view_features
+
+    det = detect_study(limited_sim.study, maps_of(limited_sim))
+    _, _, va = det.views["ANT"]
+    soft = soft_tissue_level(va, DEFAULT_PARAMS)
+    assert soft.shape == va.image.shape and np.isfinite(soft).all()
+    inside = soft[va.body]
+    # the soft-tissue level is of the order of the body's counts, not of the organs' peaks
+    assert 0 < np.median(inside) < np.percentile(va.image[va.body], 99)
+    feats = view_features(va, DEFAULT_PARAMS)
+    truth = limited_sim.truth.siopen
+    clean = [k for k in feats if truth[k] == 0 and k not in ("thoracic_cage", "spine", "pelvis")]
+    assert clean
+    for k in clean:
+        assert feats[k][VIEW_FEATURES.index("fs3")] < 0.3, k
+        assert feats[k][VIEW_FEATURES.index("fls")] < 0.15, k
