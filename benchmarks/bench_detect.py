@@ -13,6 +13,7 @@ markdown to docs/benchmarks/detect.md; the worst five studies to docs/figures/.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pickle
 import sys
@@ -175,6 +176,83 @@ def tune(seeds: list[int], params: DetectParams) -> DetectParams:
     return p
 
 
+#: Inputs of the shipped diffuse model (monotone: every evidence coefficient >= 0; the
+#: segment-group indicators are free). Richer sets (fs2, ls75, log_r_soft) got zero weight
+#: under the monotone constraint on tuning seeds; an additive study context (study_fls)
+#: raised kappa a little but called segments without evidence in diffuse studies.
+DIFFUSE_FEATURES: tuple[str, ...] = ("fls", "fs3", "foci", "trunk", "skull", "ctx_fls", "ctx_fs3")
+_DIFFUSE_FREE = frozenset({"trunk", "skull"})
+
+
+def diffuse_rows(seeds: list[int], params: DetectParams) -> list[dict[str, Any]]:
+    """Segment-level diffuse features of tuning studies scored WITH THE MAPPER, and truth.
+
+    One row per mapped segment: the model's inputs (:func:`segment_features`), the truth
+    SIOPEN grade and the truth diffuse fraction.
+    """
+    from mibgkit.detect.diffuse_model import segment_features, view_features
+    from mibgkit.pipeline import map_study
+
+    p = params.with_(diffuse_method="fraction")  # the features do not depend on the diffuse step
+    rows: list[dict[str, Any]] = []
+    for s in seeds:
+        sim = simulate_case(s)
+        det = detect_study(sim.study, map_study(sim.study), p)
+        n_foci = Counter(h.segment for h in det.hotspots if h.category == "bone" and h.pattern == "focal")
+        feats = segment_features([view_features(va, p) for _, _, va in det.views.values()], n_foci)
+        frac = dict.fromkeys(SIOPEN_KEYS, 0.0)
+        for les in sim.truth.lesions:
+            if les.kind == "diffuse":
+                frac[les.segment] = min(1.0, frac[les.segment] + les.diffuse_fraction)
+        for k, f in feats.items():
+            rows.append({"seed": s, "segment": k, "grade": int(sim.truth.siopen[k]), "fraction": frac[k], **f})
+    return rows
+
+
+def fit_diffuse(rows: list[dict[str, Any]], features: tuple[str, ...] = DIFFUSE_FEATURES,
+                lam: float = 1.0) -> Any:
+    """Fit the monotone cumulative-logit diffuse model (bands 0, 4, 5, 6) by penalized
+    maximum likelihood (L2 ``lam`` on the standardized coefficients), and the involved
+    fraction's linear calibration on ``fs2`` over truly diffuse segments."""
+    from scipy.optimize import minimize
+
+    from mibgkit.detect.diffuse_model import DiffuseModel
+
+    x = np.array([[r[n] for n in features] for r in rows], dtype=float)
+    y = np.clip(np.array([r["grade"] for r in rows]) - 3, 0, 3)
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mu) / sd
+    n_f = len(features)
+    idx = np.arange(len(y))
+
+    def unpack(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return w[:n_f], np.cumsum(np.concatenate([[w[n_f]], np.exp(w[n_f + 1:])]))
+
+    def nll(w: np.ndarray) -> float:
+        beta, t = unpack(w)
+        eta = z @ beta
+        cdf = 1.0 / (1.0 + np.exp(-(t[None, :] - eta[:, None])))
+        cdf = np.column_stack([np.zeros(len(y)), cdf, np.ones(len(y))])
+        pr = cdf[idx, y + 1] - cdf[idx, y]
+        return float(-np.sum(np.log(np.maximum(pr, 1e-12))) + lam * beta @ beta)
+
+    bounds = [(None, None) if n in _DIFFUSE_FREE else (0.0, None) for n in features] + [(None, None)] * 3
+    res = minimize(nll, np.concatenate([np.zeros(n_f), [1.0, 0.0, 0.0]]), method="L-BFGS-B", bounds=bounds)
+    beta, t = unpack(res.x)
+    dif = [r for r in rows if r["fraction"] > 0]
+    a, b = np.polyfit([r["fs2"] for r in dif], [r["fraction"] for r in dif], 1)[::-1] if len(dif) > 2 else (0.0, 1.0)
+    counts = np.bincount(y, minlength=4)
+    return DiffuseModel(
+        features=tuple(features), mean=tuple(round(float(v), 6) for v in mu),
+        scale=tuple(round(float(v), 6) for v in sd), coef=tuple(round(float(v), 6) for v in beta),
+        thresholds=tuple(round(float(v), 6) for v in t), fraction_coef=(round(float(a), 6), round(float(b), 6)),
+        info={"fitted_on": "phantom tuning seeds, project segment mapper (benchmarks/bench_detect.py --tune-diffuse)",
+              "seeds": [int(min(r["seed"] for r in rows)), int(max(r["seed"] for r in rows))],
+              "n_segments": len(rows), "n_by_band": [int(c) for c in counts], "l2": lam,
+              "monotone": "evidence coefficients >= 0"},
+    )
+
+
 def run_benchmark(seeds: list[int], params: DetectParams, use_mapper: bool) -> dict[str, Any]:
     """Detection + scoring on benchmark seeds; returns every figure."""
     matches: list[StudyMatch] = []
@@ -250,7 +328,7 @@ def run_benchmark(seeds: list[int], params: DetectParams, use_mapper: bool) -> d
         "t_det": (float(np.median(t_det)), float(np.max(t_det))),
         "t_score": (float(np.median(t_score)), float(np.max(t_score))),
         "fp_organs": fp_organs, "missed": missed, "rows": rows,
-        "confusion": _confusion(ga, gt), "cnr_min_visible": min(cnrs) if cnrs else float("nan"),
+        "confusion": _confusion(ga, gt), "tm_confusion": _confusion(gm, gt), "cnr_min_visible": min(cnrs) if cnrs else float("nan"),
         "use_mapper": use_mapper,
     }
 
@@ -366,6 +444,10 @@ def to_markdown(res: dict[str, Any], params: DetectParams) -> str:
     ]
     for i, row in enumerate(res["confusion"]):
         lines.append(f"| {i} | " + " | ".join(str(v) for v in row) + " |")
+    lines += ["", "Same with the true segment maps:", "", "| truth \\ auto | " + " | ".join(str(i) for i in range(7)) + " |",
+              "|---" * 8 + "|"]
+    for i, row in enumerate(res["tm_confusion"]):
+        lines.append(f"| {i} | " + " | ".join(str(v) for v in row) + " |")
     lines += [
         "",
         "## Time (one core, shared machine)",
@@ -417,11 +499,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--seed0", type=int, default=10000)
     ap.add_argument("--tune", action="store_true", help="fit the confidence model on seeds --seed0.. (< 500)")
+    ap.add_argument("--tune-diffuse", action="store_true",
+                    help="fit the diffuse ordinal model on seeds --seed0.. (< 500) with the mapper and write "
+                         "mibgkit/data/<DetectParams.diffuse_model_file>")
+    ap.add_argument("--diffuse-method", choices=("model", "fraction"), default=None,
+                    help="override DetectParams.diffuse_method (compare the model with the earlier rule)")
     ap.add_argument("--mapper", action="store_true", help="score with the project's segment mapper")
     ap.add_argument("--out", default=str(REPO / "docs" / "benchmarks" / "detect.md"))
     ap.add_argument("--figures", default=str(REPO / "docs" / "figures"))
     args = ap.parse_args(argv)
     seeds = list(range(args.seed0, args.seed0 + args.n))
+    if args.tune_diffuse:
+        if max(seeds) >= 500:
+            print("tuning seeds must be < 500", file=sys.stderr)
+            return 2
+        model = fit_diffuse(diffuse_rows(seeds, DEFAULT_PARAMS))
+        out = REPO / "mibgkit" / "data" / DEFAULT_PARAMS.diffuse_model_file
+        out.write_text(json.dumps(model.to_json(), indent=1) + "\n")
+        print(json.dumps(model.to_json(), indent=1))
+        return 0
     if args.tune:
         if max(seeds) >= 500:
             print("tuning seeds must be < 500", file=sys.stderr)
@@ -431,8 +527,9 @@ def main(argv: list[str] | None = None) -> int:
     if min(seeds) < 10000:
         print("benchmark seeds must be >= 10000 (disjoint from tuning)", file=sys.stderr)
         return 2
-    res = run_benchmark(seeds, DEFAULT_PARAMS, args.mapper)
-    md = to_markdown(res, DEFAULT_PARAMS)
+    params = DEFAULT_PARAMS if args.diffuse_method is None else DEFAULT_PARAMS.with_(diffuse_method=args.diffuse_method)
+    res = run_benchmark(seeds, params, args.mapper)
+    md = to_markdown(res, params)
     write_figures(res, Path(args.figures))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(md)

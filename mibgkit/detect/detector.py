@@ -16,6 +16,7 @@ from scipy import ndimage as ndi
 
 from mibgkit.anatomy.model import SegmentMap, StudySegmentMaps
 from mibgkit.detect.diffuse import SegmentInvolvement, segment_involvement
+from mibgkit.detect.diffuse_model import diffuse_hotspots
 from mibgkit.detect.focal import Candidate, ViewAnalysis, analyse_view, find_candidates
 from mibgkit.detect.fuse import FusedCandidate, confidence, estimate_shift, feature_vector, fuse_views
 from mibgkit.detect.model import Hotspot, Location
@@ -51,7 +52,9 @@ class Detection:
     shift : tuple of float
         POST - ANT shift in pixels.
     involvement : dict
-        View name -> segment key -> SegmentInvolvement.
+        View name -> segment key -> SegmentInvolvement (filled by the ``"fraction"``
+        diffuse method only; the ``"model"`` method's verdicts are in the diffuse
+        hot spots' ``extra``).
     """
 
     hotspots: list[Hotspot]
@@ -198,11 +201,13 @@ def _hotspots(study: Study, det: Detection, by_index: dict[int, SegmentMap], p: 
             ap = _ap_log_ratio(f)
             name = organ_at(det.frames.get(b.view), b.row, b.col, b.area_mm2, ap)
             organ_groups.setdefault(name, []).append(f)
-    for name, va_tuple in det.views.items():
-        va = va_tuple[2]
-        grow = ndi.binary_dilation(focal_masks[name], iterations=2)
-        det.involvement[name] = segment_involvement(va, p, grow)
-    out.extend(_diffuse_hotspots(det, p, len(out)))
+    if p.diffuse_method == "model":
+        out.extend(diffuse_hotspots(det.views, out, p, len(out)))
+    else:
+        for name, va_tuple in det.views.items():
+            grow = ndi.binary_dilation(focal_masks[name], iterations=2)
+            det.involvement[name] = segment_involvement(va_tuple[2], p, grow)
+        out.extend(_diffuse_hotspots(det, p, len(out)))
     out.extend(_organ_hotspots(organ_groups, det, p, len(out)))
     for i, h in enumerate(out, 1):
         h.id = f"h{i}"

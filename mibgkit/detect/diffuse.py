@@ -8,6 +8,11 @@ counts exceed that background both significantly (Poisson noise) and substantial
 what the liver covers cannot be graded on a planar view. A segment is called diffuse
 when abnormal bone beyond the focal spots' own regions is a sizeable, extended part of
 it; SIOPEN grades 4-6 then follow from the fraction.
+
+This is the ``DetectParams.diffuse_method = "fraction"`` rule. The default method,
+``"model"`` (:mod:`mibgkit.detect.diffuse_model`), grades each segment from segment-level
+evidence with an ordinal model fitted with the project's segment mapper, which is
+robust to masks that include soft tissue and organ uptake.
 """
 
 from __future__ import annotations

@@ -103,6 +103,23 @@ class DetectParams:
     diffuse_gain : float
         Calibration of the planar abnormal fraction to the bone-volume fraction SIOPEN
         grades (the projected, half-maximum area underestimates it), fitted on phantoms.
+        Used by the ``"fraction"`` method only.
+    diffuse_method : {"model", "fraction"}
+        ``"model"``: the per-segment ordinal model of
+        :mod:`mibgkit.detect.diffuse_model` decides the diffuse band (grade 4, 5 or 6)
+        from segment-level evidence; ``"fraction"``: the earlier rule (abnormal
+        fraction >= ``diffuse_min_fraction`` and extent >= ``diffuse_min_extent_mm``).
+    diffuse_model_file : str
+        Coefficients of the ordinal model, a JSON file under ``mibgkit/data``.
+    diffuse_soft_sigma_mm : float
+        Scale of the soft-tissue level around the bone (masked Gaussian mean of body
+        pixels away from bone and organ uptake), widened 2.5x and 6x where too few
+        such pixels are near.
+    diffuse_near_bone_mm : float
+        Soft tissue closer than this to mapped bone is not used for that level.
+    diffuse_local_z : float
+        A segment pixel counts as "locally significant" above this local significance
+        (Poisson SDs over the opening background of :func:`~mibgkit.detect.focal.local_significance`).
     spine_l1_fraction : float
         Where the Curie spine is split (top of L1), as a fraction of the spine's
         head-to-foot extent, when the segment map has no ``L1`` landmark.
@@ -141,6 +158,11 @@ class DetectParams:
     diffuse_min_fraction: float = 0.50
     diffuse_min_extent_mm: float = 60.0
     diffuse_gain: float = 1.3
+    diffuse_method: str = "model"
+    diffuse_model_file: str = "diffuse_ordinal.json"
+    diffuse_soft_sigma_mm: float = 15.0
+    diffuse_near_bone_mm: float = 5.0
+    diffuse_local_z: float = 3.0
     spine_l1_fraction: float = 0.60
     spect_z_min: float = 5.0
     spect_sigmas_mm: tuple[float, ...] = (5.0, 8.0, 12.0)
@@ -152,6 +174,8 @@ class DetectParams:
             raise ValueError("sigmas_mm must be positive")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError("min_confidence must be within 0-1")
+        if self.diffuse_method not in ("model", "fraction"):
+            raise ValueError(f"diffuse_method must be 'model' or 'fraction', not {self.diffuse_method!r}")
 
     def to_json(self) -> dict[str, Any]:
         """Plain dictionary (tuples as lists) for the reading's provenance."""

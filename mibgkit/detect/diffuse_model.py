@@ -1,0 +1,417 @@
+"""Diffuse involvement per segment from segment-level evidence (an ordinal model).
+
+The pixel-wise abnormal-bone fraction of :mod:`mibgkit.detect.diffuse` needs a segment
+map that follows the bone; the project's mapper is a few millimetres off and its masks
+include soft tissue and organ uptake, so a threshold on that fraction either misses
+most diffuse segments or invents them. This step instead summarizes what the image
+supports about each mapped segment, on ANT and POST, in five numbers that degrade
+gracefully when the mask is off:
+
+``fls``
+    fraction of the segment's gradable pixels (outside large organ-like uptake) whose
+    local significance (:func:`~mibgkit.detect.focal.local_significance`) exceeds
+    ``diffuse_local_z``: uptake standing out of its surroundings;
+``fs2``, ``fs3``
+    fractions whose smoothed counts exceed 2x / 3x the *soft-tissue level* around the
+    bone (masked Gaussian mean of body pixels away from bone and organ uptake): uptake
+    above what the tissue in front of and behind the bone contributes;
+``ls75``
+    75th percentile of the local significance;
+``log_r_soft``
+    log median ratio of the counts to that soft-tissue level (about 0 for uninvolved
+    bone; negative where the mask lies outside the body).
+
+Each is averaged over the views where the segment is mapped (ANT and POST must agree
+for a high value). With the number of focal spots found in the segment (capped at 4),
+two segment-group indicators (trunk, skull) and the study context -- the mean ``fls`` of
+the study's other segments, entering only as a product with the segment's own
+evidence (diffuse disease is multifocal, so evidence weighs more in a study with
+uptake elsewhere, but context alone never makes a segment diffuse) -- a monotone
+cumulative-logit (ordinal) model gives the probability of each band: no diffuse
+involvement (grade 0-3 from the foci), grade 4, 5 or 6. Every evidence coefficient is
+>= 0, so more uptake never lowers the band. The coefficients were fitted on tuning
+phantoms (seeds < 500) scored with the project's mapper, so the model has learned the
+mapper's errors (``benchmarks/bench_detect.py --tune-diffuse``); they live in
+``mibgkit/data/diffuse_ordinal.json`` (``DetectParams.diffuse_model_file``) and are
+evaluated with numpy.
+
+The most probable band above 0 becomes a diffuse :class:`~mibgkit.detect.model.Hotspot`
+whose ``diffuse_fraction`` lies in that band's SIOPEN range, so the grade comes from
+:func:`mibgkit.scoring.rules.siopen_grade` and the reader can reject the call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from mibgkit.detect.diffuse import _organ_cover
+from mibgkit.detect.focal import ViewAnalysis, _interp_index
+from mibgkit.detect.model import Hotspot, Location
+from mibgkit.detect.params import DetectParams
+from mibgkit.io.model import PlanarView
+from mibgkit.segments import SIOPEN_KEYS
+
+__all__ = [
+    "VIEW_FEATURES",
+    "DiffuseModel",
+    "DiffuseCall",
+    "load_model",
+    "soft_tissue_level",
+    "view_features",
+    "segment_features",
+    "diffuse_calls",
+    "diffuse_hotspots",
+    "uptake_centroid",
+]
+
+#: Per-view features of one segment, in the order :func:`view_features` computes them.
+VIEW_FEATURES: tuple[str, ...] = ("fls", "fs2", "fs3", "ls75", "log_r_soft")
+_TRUNK = frozenset({"thoracic_cage", "spine", "pelvis"})
+_MIN_PIXELS = 10
+
+
+def soft_tissue_level(va: ViewAnalysis, params: DetectParams) -> np.ndarray:
+    """Counts of the soft tissue around the bone, per pixel.
+
+    Masked Gaussian mean of the body pixels farther than ``diffuse_near_bone_mm`` from
+    mapped bone and outside organ-like uptake, at ``diffuse_soft_sigma_mm``; where that
+    window holds too few such pixels, the same at 2.5x and then 6x the scale. Computed
+    on a 4x4 block-averaged grid (the result is smooth at these scales) and
+    interpolated back.
+
+    Parameters
+    ----------
+    va : ViewAnalysis
+    params : DetectParams
+
+    Returns
+    -------
+    ndarray of float32, shape (rows, cols)
+    """
+    sr, sc = va.spacing
+    bone = va.labels > 0
+    it = max(1, int(round(params.diffuse_near_bone_mm / sr)))
+    soft = va.body & ~ndi.binary_dilation(bone, iterations=it) & (va.organ == 0)
+    img = np.asarray(va.image, dtype=np.float32)
+    f = 4
+    nr, nc = img.shape
+    pad = ((0, (-nr) % f), (0, (-nc) % f))
+
+    def block(x: np.ndarray) -> np.ndarray:
+        xp = np.pad(x, pad, mode="edge")
+        return xp.reshape(xp.shape[0] // f, f, xp.shape[1] // f, f).mean(axis=(1, 3))
+
+    w_small, m_small = block(soft.astype(np.float32)), block(img * soft)
+    out = np.full(w_small.shape, np.nan, dtype=np.float32)
+    for factor, w_min in ((1.0, 0.05), (2.5, 0.01), (6.0, 0.01)):
+        sig = (factor * params.diffuse_soft_sigma_mm / (sr * f), factor * params.diffuse_soft_sigma_mm / (sc * f))
+        w = ndi.gaussian_filter(w_small, sig, truncate=3.0)
+        m = ndi.gaussian_filter(m_small, sig, truncate=3.0) / np.maximum(w, 1e-6)
+        out = np.where(np.isnan(out) & (w > w_min), m, out)
+    fill = float(np.nanmedian(out)) if np.isfinite(out).any() else 1.0
+    small = np.nan_to_num(out, nan=fill)
+    i0, i1, wr = _interp_index(nr, f)
+    rows = small[i0] * (1 - wr)[:, None] + small[i1] * wr[:, None]
+    j0, j1, wc = _interp_index(nc, f)
+    return (rows[:, j0] * (1 - wc) + rows[:, j1] * wc).astype(np.float32)
+
+
+def view_features(va: ViewAnalysis, params: DetectParams) -> dict[str, np.ndarray]:
+    """Per-segment evidence of diffuse uptake on one view.
+
+    Parameters
+    ----------
+    va : ViewAnalysis
+        Must carry ``local_sig``.
+    params : DetectParams
+
+    Returns
+    -------
+    dict
+        Segment key -> array of :data:`VIEW_FEATURES` (only segments with at least a
+        few gradable pixels).
+    """
+    if va.local_sig is None:
+        raise ValueError("view analysis without local significance")
+    sr, sc = va.spacing
+    sm = ndi.gaussian_filter(np.asarray(va.image, dtype=np.float32),
+                             (params.diffuse_sigma_mm / sr, params.diffuse_sigma_mm / sc), truncate=3.0)
+    soft = soft_tissue_level(va, params)
+    hidden = _organ_cover(va)
+    ls = va.local_sig
+    out: dict[str, np.ndarray] = {}
+    objs = ndi.find_objects(np.asarray(va.labels, dtype=np.int32), max_label=len(SIOPEN_KEYS))
+    for i, key in enumerate(SIOPEN_KEYS):
+        sl = objs[i]
+        if sl is None:
+            continue
+        g = (va.labels[sl] == i + 1) & ~hidden[sl]
+        if int(g.sum()) < _MIN_PIXELS:
+            continue
+        ratio = sm[sl][g] / np.maximum(soft[sl][g], 0.5)
+        lsg = ls[sl][g]
+        out[key] = np.array([
+            float(np.mean(lsg > params.diffuse_local_z)),
+            float(np.mean(ratio > 2.0)),
+            float(np.mean(ratio > 3.0)),
+            float(np.percentile(lsg, 75)),
+            float(np.log(max(float(np.median(ratio)), 0.05))),
+        ])
+    return out
+
+
+def segment_features(
+    per_view: Sequence[Mapping[str, np.ndarray]], n_foci: Mapping[str, int]
+) -> dict[str, dict[str, float]]:
+    """Model inputs of every segment mapped on at least one view.
+
+    Parameters
+    ----------
+    per_view : sequence of dict
+        :func:`view_features` of each view.
+    n_foci : dict
+        Segment key -> focal bone spots proposed in it.
+
+    Returns
+    -------
+    dict
+        Segment key -> feature name -> value: each of :data:`VIEW_FEATURES` (mean over
+        the views where the segment is mapped), ``fls_max`` (larger view), ``foci``
+        (capped at 4), ``trunk`` and ``skull`` (0/1), ``study_fls`` (mean ``fls_max``
+        of the other eleven segments) and the context products ``ctx_fls`` =
+        ``study_fls * fls``, ``ctx_fs3`` = ``study_fls * fs3``.
+    """
+    fls_max = {k: max((float(v[k][0]) for v in per_view if k in v), default=0.0) for k in SIOPEN_KEYS}
+    total = sum(fls_max.values())
+    out: dict[str, dict[str, float]] = {}
+    for key in SIOPEN_KEYS:
+        vals = [v[key] for v in per_view if key in v]
+        if not vals:
+            continue
+        mean = np.mean(vals, axis=0)
+        f = {name: float(x) for name, x in zip(VIEW_FEATURES, mean)}
+        f["fls_max"] = fls_max[key]
+        f["foci"] = float(min(int(n_foci.get(key, 0)), 4))
+        f["trunk"] = float(key in _TRUNK)
+        f["skull"] = float(key == "skull")
+        f["study_fls"] = (total - fls_max[key]) / (len(SIOPEN_KEYS) - 1)
+        f["ctx_fls"] = f["study_fls"] * f["fls"]
+        f["ctx_fs3"] = f["study_fls"] * f["fs3"]
+        out[key] = f
+    return out
+
+
+@dataclass(frozen=True)
+class DiffuseModel:
+    """Cumulative-logit model of the diffuse band of a segment.
+
+    ``P(band <= k) = logistic(thresholds[k] - coef . (x - mean) / scale)`` for bands
+    0 (no diffuse involvement), 1, 2, 3 (SIOPEN grades 4, 5, 6).
+
+    Parameters
+    ----------
+    features : tuple of str
+        Names of the inputs (keys of :func:`segment_features`).
+    mean, scale, coef : tuple of float
+        Standardization and coefficients, one per feature.
+    thresholds : tuple of float
+        Three increasing cut-points.
+    fraction_coef : tuple of float
+        Intercept and slope of the involved fraction on ``fs2`` (fitted on diffuse
+        tuning segments); the estimate is clipped into the chosen band's range.
+    info : dict
+        Provenance (seeds, mapper, figures).
+    """
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    thresholds: tuple[float, ...]
+    fraction_coef: tuple[float, float] = (0.0, 1.0)
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.features)
+        if not (len(self.mean) == len(self.scale) == len(self.coef) == n):
+            raise ValueError("diffuse model: mean, scale and coef need one value per feature")
+        if len(self.thresholds) != 3 or list(self.thresholds) != sorted(self.thresholds):
+            raise ValueError("diffuse model: three increasing thresholds")
+
+    def matrix(self, feats: Mapping[str, Mapping[str, float]], keys: Sequence[str]) -> np.ndarray:
+        """Feature matrix (len(keys), n_features) in the model's order."""
+        return np.array([[float(feats[k][name]) for name in self.features] for k in keys],
+                        dtype=float).reshape(len(keys), len(self.features))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Band probabilities, shape (n, 4)."""
+        z = (np.asarray(x, dtype=float) - np.asarray(self.mean)) / np.asarray(self.scale)
+        eta = z @ np.asarray(self.coef)
+        t = np.asarray(self.thresholds)
+        cdf = 1.0 / (1.0 + np.exp(-(t[None, :] - eta[:, None])))
+        cdf = np.column_stack([np.zeros(len(eta)), cdf, np.ones(len(eta))])
+        return np.clip(np.diff(cdf, axis=1), 0.0, 1.0)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dictionary (the data file's content)."""
+        return {
+            "schema": "mibgkit.diffuse-ordinal/1", "features": list(self.features), "mean": list(self.mean),
+            "scale": list(self.scale), "coef": list(self.coef), "thresholds": list(self.thresholds),
+            "fraction_coef": list(self.fraction_coef), "info": self.info,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "DiffuseModel":
+        """Inverse of :meth:`to_json`."""
+        return cls(tuple(d["features"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["coef"]),
+                   tuple(d["thresholds"]), tuple(d.get("fraction_coef", (0.0, 1.0))),  # type: ignore[arg-type]
+                   dict(d.get("info", {})))
+
+
+@lru_cache(maxsize=4)
+def load_model(name: str) -> DiffuseModel:
+    """The ordinal model stored as ``mibgkit/data/<name>``."""
+    text = resources.files("mibgkit").joinpath(f"data/{name}").read_text()
+    return DiffuseModel.from_json(json.loads(text))
+
+
+#: Range of the involved fraction of each band (SIOPEN: grade 4 < 50 %, 5 = 50-95 %, 6 > 95 %).
+_BAND_RANGE = {1: (0.05, 0.45), 2: (0.55, 0.90), 3: (0.96, 1.0)}
+
+
+@dataclass
+class DiffuseCall:
+    """The model's verdict on one segment.
+
+    Parameters
+    ----------
+    segment : str
+    band : int
+        0 none, 1-3 = SIOPEN grade 4-6.
+    probabilities : ndarray of 4
+    fraction : float
+        Involved fraction of the segment's bone (0 when ``band`` is 0).
+    features : dict
+    """
+
+    segment: str
+    band: int
+    probabilities: np.ndarray
+    fraction: float
+    features: dict[str, float]
+
+
+def diffuse_calls(
+    views: Mapping[str, ViewAnalysis],
+    n_foci: Mapping[str, int],
+    params: DetectParams,
+    model: DiffuseModel | None = None,
+) -> dict[str, DiffuseCall]:
+    """Diffuse band of every mapped segment.
+
+    Parameters
+    ----------
+    views : dict
+        View name -> ViewAnalysis (ANT and/or POST).
+    n_foci : dict
+        Segment key -> focal bone spots proposed.
+    params : DetectParams
+    model : DiffuseModel, optional
+        Defaults to ``load_model(params.diffuse_model_file)``.
+
+    Returns
+    -------
+    dict
+        Segment key -> DiffuseCall.
+    """
+    m = model or load_model(params.diffuse_model_file)
+    feats = segment_features([view_features(va, params) for va in views.values()], n_foci)
+    keys = list(feats)
+    if not keys:
+        return {}
+    pr = m.probabilities(m.matrix(feats, keys))
+    a, b = m.fraction_coef
+    out: dict[str, DiffuseCall] = {}
+    for k, p in zip(keys, pr):
+        band = int(np.argmax(p))
+        frac = 0.0
+        if band > 0:
+            lo, hi = _BAND_RANGE[band]
+            frac = float(np.clip(a + b * feats[k]["fs2"], lo, hi))
+        out[k] = DiffuseCall(k, band, p, frac, feats[k])
+    return out
+
+
+def uptake_centroid(va: ViewAnalysis, key: str, params: DetectParams) -> tuple[float, float] | None:
+    """(row, col) of the locally significant uptake of a segment on one view (or its
+    centre when nothing stands out); None when the segment is not mapped there."""
+    i = SIOPEN_KEYS.index(key) + 1
+    seg = va.labels == i
+    if not seg.any():
+        return None
+    hot = seg & (va.local_sig > params.diffuse_local_z) if va.local_sig is not None else seg
+    rr, cc = np.nonzero(hot if hot.sum() >= _MIN_PIXELS else seg)
+    return float(rr.mean()), float(cc.mean())
+
+
+def diffuse_hotspots(
+    views: Mapping[str, tuple[int, PlanarView, ViewAnalysis]],
+    focal: Sequence[Hotspot],
+    params: DetectParams,
+    n0: int = 0,
+    model: DiffuseModel | None = None,
+) -> list[Hotspot]:
+    """One diffuse bone finding per segment the model puts in band 1-3 (grade 4-6).
+
+    Parameters
+    ----------
+    views : dict
+        View name -> (index in ``Study.views``, PlanarView, ViewAnalysis), as in
+        :class:`~mibgkit.detect.detector.Detection`.
+    focal : sequence of Hotspot
+        The focal proposals so far (their bone spots are counted per segment).
+    params : DetectParams
+    n0 : int
+        Number of proposals before these (for the ids).
+    model : DiffuseModel, optional
+
+    Returns
+    -------
+    list of Hotspot
+        Pattern ``diffuse``, status ``proposed``, ``diffuse_fraction`` in the band's
+        SIOPEN range, confidence = probability of any diffuse band, one location per
+        view where the segment is mapped.
+    """
+    n_foci = dict.fromkeys(SIOPEN_KEYS, 0)
+    for h in focal:
+        if h.category == "bone" and h.pattern == "focal" and h.segment in n_foci:
+            n_foci[h.segment] += 1
+    calls = diffuse_calls({name: va for name, (_, _, va) in views.items()}, n_foci, params, model)
+    out: list[Hotspot] = []
+    for key in SIOPEN_KEYS:
+        c = calls.get(key)
+        if c is None or c.band == 0:
+            continue
+        locs, area = [], 0.0
+        for _, pv, va in views.values():
+            rc = uptake_centroid(va, key, params)
+            if rc is None:
+                continue
+            r, col = pv.source.to_stored(*rc)
+            locs.append(Location(pv.view, pv.source.sop_instance_uid, pv.source.frame, r, col))
+            area = max(area, float((va.labels == SIOPEN_KEYS.index(key) + 1).sum()) * va.spacing[0] * va.spacing[1])
+        out.append(Hotspot(
+            id=f"h{n0 + len(out) + 1}", segment=key, pattern="diffuse", confidence=float(1.0 - c.probabilities[0]),
+            locations=locs, area_mm2=c.fraction * area, category="bone", diffuse_fraction=c.fraction,
+            extra={"method": "ordinal model", "band_probabilities": [round(float(x), 4) for x in c.probabilities],
+                   "features": {k: round(v, 4) for k, v in c.features.items()}},
+        ))
+    return out
