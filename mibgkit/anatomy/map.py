@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from mibgkit.anatomy.model import SegmentMap, StudySegmentMaps, Unmapped
 from mibgkit.anatomy.planar import map_pair, map_view
-from mibgkit.anatomy.spect import map_volume
+from mibgkit.anatomy.spect import (
+    MIN_PLANAR_MATCH,
+    PlanarPlacement,
+    map_volume,
+    map_volume_planar,
+    place_on_planar,
+)
 from mibgkit.anatomy.spot import MIN_MATCH, match_spot, transfer_map
 from mibgkit.errors import MappingError
-from mibgkit.io.model import PlanarView, Study
+from mibgkit.io.model import PlanarView, Study, Volume
 
 __all__ = ["map_segments", "unmapped_reason"]
 
@@ -111,6 +117,62 @@ def _plausible(sm: SegmentMap, view: PlanarView, age: float | None) -> SegmentMa
     return sm
 
 
+def _map_volumes(study: Study, age: float | None, out: StudySegmentMaps, errors: list[MappingError]) -> None:
+    """Map every volume: placed on the study's whole-body views, else on its own.
+
+    A SPECT(/CT) usually covers part of the body and shows few landmarks of its own
+    (a fit on a thorax-abdomen field finds spurious ones). When the study's whole-body
+    ANT/POST views are mapped, the emission volume is located on them by its coronal
+    projection (:func:`mibgkit.anatomy.spect.place_on_planar`) and labelled from their
+    maps; a CT of the same Frame of Reference reuses that placement. Without whole-body
+    views, or when the volume matches none, the volume is fitted on its own
+    (:func:`mibgkit.anatomy.spect.map_volume`).
+    """
+    cts = [v for v in study.volumes if v.modality.upper() == "CT"]
+    wb = [(i, v) for i, v in enumerate(study.views)
+          if v.kind == "whole_body" and v.view in ("ANT", "POST") and i in out.views and out.views[i].method == "atlas"]
+    wb_maps: dict[str, SegmentMap] = {str(v.view): out.views[i] for i, v in wb}
+    placed: dict[str | None, list[PlanarPlacement]] = {}  # accepted placements by Frame of Reference
+
+    def same_frame(a: Volume, b: Volume) -> bool:
+        return a.frame_of_reference_uid == b.frame_of_reference_uid if a.frame_of_reference_uid else (
+            a.array.shape == b.array.shape)
+
+    # emission volumes first: a CT is placed through the emission volume of its frame
+    order = sorted(range(len(study.volumes)), key=lambda i: study.volumes[i].modality.upper() == "CT")
+    for i in order:
+        vol = study.volumes[i]
+        is_ct = vol.modality.upper() == "CT"
+        ct = None if is_ct else next((c for c in cts if same_frame(c, vol)), None)
+        try:
+            pl: list[PlanarPlacement] | None = None
+            no_match: MappingError | None = None
+            if wb_maps and is_ct:
+                pl = placed.get(vol.frame_of_reference_uid)
+            elif wb_maps:
+                found = place_on_planar(vol, [v for _, v in wb])
+                pl = [p for p in found if p.score >= MIN_PLANAR_MATCH] or None
+                if pl is None:
+                    best = max((p.score for p in found), default=-1.0)
+                    no_match = MappingError(f"volume not found on the whole-body views (best match {best:.2f} < "
+                                            f"{MIN_PLANAR_MATCH})", vol.sources[0].path if vol.sources else None)
+                else:
+                    placed[vol.frame_of_reference_uid] = pl
+            if pl is not None:
+                out.volumes[i] = map_volume_planar(vol, pl, wb_maps, ct)
+                continue
+            try:
+                out.volumes[i] = map_volume(vol, age, ct)
+            except MappingError as exc:
+                # a partial field without landmarks: the failed placement is the better reason
+                if no_match is not None and "no anatomical landmark" in exc.problem:
+                    raise no_match from exc
+                raise
+        except MappingError as exc:
+            errors.append(exc)
+            out.unmapped_volumes[i] = unmapped_reason(exc, f"{exc.path or ''} ({vol.modality} volume {i + 1})".strip())
+
+
 def map_segments(study: Study, age_years: float | None = None) -> StudySegmentMaps:
     """SIOPEN segment maps of every planar view and volume of a study.
 
@@ -175,18 +237,7 @@ def map_segments(study: Study, age_years: float | None = None) -> StudySegmentMa
         except MappingError as exc:
             errors.append(exc)
             out.unmapped[i] = unmapped_reason(exc, _where(view))
-    cts = [v for v in study.volumes if v.modality.upper() == "CT"]
-    for i, vol in enumerate(study.volumes):
-        ct = None
-        if vol.modality.upper() != "CT":
-            ct = next((c for c in cts if c.array.shape == vol.array.shape
-                       and (c.frame_of_reference_uid == vol.frame_of_reference_uid or vol.frame_of_reference_uid is None)),
-                      None)
-        try:
-            out.volumes[i] = map_volume(vol, age, ct)
-        except MappingError as exc:
-            errors.append(exc)
-            out.unmapped_volumes[i] = unmapped_reason(exc, f"{exc.path or ''} ({vol.modality} volume {i + 1})".strip())
+    _map_volumes(study, age, out, errors)
     if errors and not out.views and not out.volumes:
         raise errors[0]
     return out

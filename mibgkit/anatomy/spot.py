@@ -21,7 +21,7 @@ from mibgkit.anatomy.model import Landmark, SegmentMap
 from mibgkit.io.model import PlanarView
 from mibgkit.segments import SIOPEN_KEYS, label_of
 
-__all__ = ["SpotMatch", "match_spot", "transfer_map", "MIN_MATCH"]
+__all__ = ["SpotMatch", "match_spot", "match_image", "transfer_map", "MIN_MATCH"]
 
 #: Smallest normalized cross-correlation accepted as a match of the spot on the
 #: whole-body view; below it the spot is reported unmapped rather than mapped anywhere.
@@ -97,10 +97,35 @@ def match_spot(spot: PlanarView, whole_body: PlanarView) -> SpotMatch:
         The translation with the highest normalized cross-correlation; the spot may
         overhang the whole-body field by up to half its size.
     """
-    scale = (spot.pixel_spacing_mm[0] / whole_body.pixel_spacing_mm[0],
-             spot.pixel_spacing_mm[1] / whole_body.pixel_spacing_mm[1])
-    # crop the spot to its scanned field (frames are zero outside the detector's field)
-    img = np.asarray(spot.image, dtype=np.float64)
+    return match_image(spot.image, spot.pixel_spacing_mm, whole_body)
+
+
+def match_image(image: np.ndarray, spacing_mm: tuple[float, float], whole_body: PlanarView) -> SpotMatch:
+    """Find any 2-D count image of part of the patient on a whole-body view (translation search).
+
+    The image is cropped to its non-zero field, resampled to the whole-body pixel size
+    and matched by normalized cross-correlation of square-rooted, lightly smoothed
+    counts. Used for spot views (:func:`match_spot`) and for coronal projections of a
+    SPECT volume (:mod:`mibgkit.anatomy.spect`).
+
+    Parameters
+    ----------
+    image : ndarray of shape (rows, cols)
+        Counts in the normalized frame (head up, patient right on image left).
+    spacing_mm : tuple of float
+        (row, col) pixel size of ``image``.
+    whole_body : PlanarView
+
+    Returns
+    -------
+    SpotMatch
+        Whole-body position of ``image``'s pixel (0, 0), the scale, and the peak NCC
+        (-1 when the image is empty or larger than the padded whole-body view).
+    """
+    scale = (spacing_mm[0] / whole_body.pixel_spacing_mm[0],
+             spacing_mm[1] / whole_body.pixel_spacing_mm[1])
+    # crop to the scanned field (frames are zero outside the detector's field)
+    img = np.asarray(image, dtype=np.float64)
     rows = np.flatnonzero(np.any(img > 0, axis=1))
     cols = np.flatnonzero(np.any(img > 0, axis=0))
     if rows.size < 8 or cols.size < 8:
@@ -115,7 +140,7 @@ def match_spot(spot: PlanarView, whole_body: PlanarView) -> SpotMatch:
         return SpotMatch((0.0, 0.0), scale, -1.0)
     ncc = _ncc(padded, tmpl)
     i, j = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
-    # whole-body position of the crop's (0, 0), then of the spot's (0, 0)
+    # whole-body position of the crop's (0, 0), then of the image's (0, 0)
     off = (float(i - pr) - r0 * scale[0], float(j - pc) - c0 * scale[1])
     return SpotMatch(off, scale, float(ncc[i, j]))
 
