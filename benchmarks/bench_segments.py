@@ -620,9 +620,9 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "with the trunk round alone, 31 of 935 lesions outside the upper limbs were missed, 15 of them by the "
         "truth map too (pelvis lesions centred on the sacrum in both views).",
         "- Spot views are mapped only with a whole-body view of the same side in the study; alone they are "
-        "reported unmapped (`no_landmark`). SPECT volumes whose field shows no landmark (the sample SPECT/CT: "
-        "thorax-abdomen only) are reported unmapped too; locating their projection on the whole-body view, as for "
-        "spots, would map them (mibgkit/anatomy/spect.py, not changed here).",
+        "reported unmapped (`no_landmark`). SPECT(/CT) volumes are placed through the whole-body views (see "
+        "the SPECT section below); without a whole-body view and without landmarks in their own field they are "
+        "reported unmapped too.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -73,10 +73,16 @@ def test_a_study_the_mapper_refuses_is_reported_not_raised(make_napari_viewer, q
 
 
 def test_views_the_mapper_cannot_map_are_named_to_the_reader(make_napari_viewer, qtbot, sample_dicom):
-    """sample_dicom/spect: whole-body pair + spots map; the thorax-abdomen SPECT/CT cannot be placed."""
+    """sample_dicom/spect without its POST whole-body view: the ANT spots and the SPECT/CT are placed
+    through the ANT whole-body view; the POST spots (partial views, nothing to place them on) are named
+    to the reader with the reason while the rest of the study is analysed."""
+    import dataclasses
+
     import mibgkit
 
-    study = mibgkit.load(sample_dicom / "spect")[0]
+    full = mibgkit.load(sample_dicom / "spect")[0]
+    keep = [v for v in full.views if not (v.kind == "whole_body" and v.view == "POST")]
+    study = dataclasses.replace(full, views=keep)
     viewer = make_napari_viewer()
     widget = SiopenReadingWidget(viewer)
     viewer.window.add_dock_widget(widget)
@@ -85,8 +91,8 @@ def test_views_the_mapper_cannot_map_are_named_to_the_reader(make_napari_viewer,
     qtbot.waitUntil(lambda: not widget.busy, timeout=180_000)
     assert widget.reading is not None, widget.status_label.text()
     maps = widget.session.maps
-    assert maps.views and maps.unmapped_volumes  # planar views mapped, volumes reported
+    post_spots = {i for i, v in enumerate(study.views) if v.view == "POST"}
+    assert set(maps.unmapped) == post_spots and len(post_spots) == 2
+    assert len(maps.views) == len(study.views) - 2 and len(maps.volumes) == len(study.volumes)
     text = widget.status_label.text()
-    assert "not mapped:" in text
-    for i, u in maps.unmapped_volumes.items():
-        assert f"{study.volumes[i].modality} volume {i} ({u.reason})" in text
+    assert text.count("POST (no_landmark)") == 2 and "not mapped:" in text
