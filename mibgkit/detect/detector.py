@@ -172,7 +172,8 @@ def detect_study(study: Study, maps: MapsLike, params: DetectParams | None = Non
     frames = {name: body_frame(va.labels) for name, (_, _, va) in views.items()}
     zones = [organ_at(frames.get(f.best.view), f.best.row, f.best.col, f.best.area_mm2, _ap_log_ratio(f))
              for f in fused]
-    feats = np.array([feature_vector(f, ref, z) for f, z in zip(fused, zones)]).reshape(len(fused), -1)
+    feats = np.array([feature_vector(f, ref, z, frames.get(f.best.view))
+                      for f, z in zip(fused, zones)]).reshape(len(fused), -1)
     conf = confidence(feats, p) if len(fused) else np.zeros(0)
     for f, c in zip(fused, conf):
         f.confidence = float(c)
