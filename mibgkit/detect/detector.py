@@ -175,7 +175,8 @@ def detect_study(study: Study, maps: MapsLike, params: DetectParams | None = Non
     frames = {name: body_frame(va.labels) for name, (_, _, va) in views.items()}
     zones = [organ_at(frames.get(f.best.view), f.best.row, f.best.col, f.best.area_mm2, _ap_log_ratio(f))
              for f in fused]
-    feats = np.array([feature_vector(f, ref, z) for f, z in zip(fused, zones)]).reshape(len(fused), -1)
+    feats = np.array([feature_vector(f, ref, z, frames.get(f.best.view))
+                      for f, z in zip(fused, zones)]).reshape(len(fused), -1)
     conf = confidence(feats, p) if len(fused) else np.zeros(0)
     for f, c in zip(fused, conf):
         f.confidence = float(c)
@@ -188,15 +189,14 @@ def _hotspots(study: Study, det: Detection, by_index: dict[int, SegmentMap], p: 
     out: list[Hotspot] = []
     focal_masks = {name: np.zeros(va.image.shape, dtype=bool) for name, (_, _, va) in det.views.items()}
     organ_groups: dict[str, list[FusedCandidate]] = {}
+    per_segment: dict[int, list[FusedCandidate]] = {}
     order = sorted(det.candidates, key=lambda f: -f.confidence)
     for f in order:
         b = f.best
         seg_label = f.label
         if f.confidence >= p.min_confidence and seg_label:
             out.append(_bone_hotspot(f, det, by_index, p, len(out) + 1))
-            for c in (f.ant, f.post):
-                if c is not None:
-                    focal_masks[c.view] |= _full_mask(det.views[c.view][2], c)
+            per_segment.setdefault(seg_label, []).append(f)
         elif b.z >= _ORGAN_Z and f.confidence < p.min_confidence:
             ap = _ap_log_ratio(f)
             name = organ_at(det.frames.get(b.view), b.row, b.col, b.area_mm2, ap)
@@ -204,6 +204,16 @@ def _hotspots(study: Study, det: Detection, by_index: dict[int, SegmentMap], p: 
     if p.diffuse_method == "model":
         out.extend(diffuse_hotspots(det.views, out, p, len(out)))
     else:
+        # Focal spots explain abnormal bone only in segments with at most 3 of them, where the
+        # count decides the grade; with more, the grade is >= 4 anyway and the abnormal extent
+        # (diffuse fraction) decides 4/5/6: many foci found on diffuse uptake must not hide it.
+        for fs in per_segment.values():
+            if len(fs) > 3:
+                continue
+            for f in fs:
+                for c in (f.ant, f.post):
+                    if c is not None:
+                        focal_masks[c.view] |= _full_mask(det.views[c.view][2], c)
         for name, va_tuple in det.views.items():
             grow = ndi.binary_dilation(focal_masks[name], iterations=2)
             det.involvement[name] = segment_involvement(va_tuple[2], p, grow)

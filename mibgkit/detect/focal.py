@@ -45,7 +45,11 @@ def anscombe(counts: np.ndarray) -> np.ndarray:
 
 
 def local_significance(
-    image: np.ndarray, spacing: tuple[float, float], size_mm: float, sigma_mm: float
+    image: np.ndarray,
+    spacing: tuple[float, float],
+    size_mm: float,
+    sigma_mm: float,
+    smoothed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Excess over a local background that excludes small foci, in Poisson noise SDs.
 
@@ -66,13 +70,15 @@ def local_significance(
         Width of the opening's structuring element (about three lesion diameters).
     sigma_mm : float
         Matched-filter smoothing, mm.
+    smoothed : ndarray, optional
+        The Anscombe-transformed counts already smoothed at ``sigma_mm`` (reused when given).
 
     Returns
     -------
     ndarray of float32, same shape.
     """
     s = (sigma_mm / spacing[0], sigma_mm / spacing[1])
-    a = ndi.gaussian_filter(anscombe(image), s, truncate=3.0)
+    a = ndi.gaussian_filter(anscombe(image), s, truncate=3.0) if smoothed is None else smoothed
     k = (max(3, int(size_mm / spacing[0]) | 1), max(3, int(size_mm / spacing[1]) | 1))
     bg = ndi.grey_opening(a, size=k)
     bg = ndi.gaussian_filter(bg, (k[0] / 4.0, k[1] / 4.0), truncate=3.0)
@@ -157,6 +163,9 @@ class Candidate:
     organ_overlap: float
     label: int
     local_sig: float = 0.0
+    bone_dist_mm: float = 0.0
+    z_fine: float = 0.0
+    neighbours: int = 0
     region: tuple[slice, slice] = field(repr=False, default=(slice(0, 0), slice(0, 0)))
     region_mask: np.ndarray | None = field(repr=False, default=None)
 
@@ -177,17 +186,25 @@ def _body_mask(smooth: np.ndarray) -> np.ndarray:
     pos = smooth[smooth > 0]
     if pos.size < 16:
         return np.zeros(smooth.shape, dtype=bool)
-    logs = np.log(pos + 1e-2 * float(np.percentile(pos, 99)))
-    level = float(np.exp(threshold_multiotsu(logs, classes=3)[0])) - 1e-2 * float(np.percentile(pos, 99))
+    off = 1e-2 * _percentile(pos, 99.0)
+    logs = np.log(pos + off)
+    level = float(np.exp(threshold_multiotsu(logs, classes=3)[0])) - off
     mask = smooth > level
     mask = ndi.binary_closing(mask, iterations=3, border_value=0)
-    mask = ndi.binary_fill_holes(mask)
+    mask = _fill_holes(mask)
     lab, n = ndi.label(mask)
     if n > 1:
         sizes = ndi.sum(mask, lab, index=np.arange(1, n + 1))
         keep = np.flatnonzero(sizes >= 0.02 * sizes.max()) + 1
         mask = np.isin(lab, keep)
     return mask
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``ndi.binary_fill_holes`` by labelling the background (same result, faster)."""
+    bg, _ = ndi.label(~mask)
+    edge = np.unique(np.concatenate([bg[0], bg[-1], bg[:, 0], bg[:, -1]]))
+    return ~np.isin(bg, edge[edge > 0])
 
 
 def _organ_regions(
@@ -240,38 +257,108 @@ def analyse_view(
     """
     img = np.asarray(image, dtype=np.float32)
     a = anscombe(img)
+    blurred = _gaussian_cascade(a, spacing, params.sigmas_mm, params.dog_ratio)
     zs, sms = [], []
     for s_mm in params.sigmas_mm:
         s = (s_mm / spacing[0], s_mm / spacing[1])
-        g1 = ndi.gaussian_filter(a, s, truncate=3.0)
-        g2 = smooth(a, (s[0] * params.dog_ratio, s[1] * params.dog_ratio))
-        zs.append((g1 - g2) / _dog_noise_gain(round(s[0], 3), round(s[1], 3), params.dog_ratio))
-        sms.append(ndi.gaussian_filter(img, s, truncate=3.0))
+        g1, g2 = blurred[s_mm], blurred[s_mm * params.dog_ratio]
+        zs.append((g1 - g2) * (1.0 / _dog_noise_gain(round(s[0], 3), round(s[1], 3), params.dog_ratio)))
+        # counts at this scale: inverse Anscombe of the smoothed transform (its bias, about
+        # a quarter count, is negligible next to the smoothed counts)
+        sms.append(np.maximum(0.25 * g1 * g1 - 0.375, 0.0))
     if body is None:
         body = _body_mask(sms[-1])
     organ, ref = _organ_regions(img, body, spacing, params)
+    fine = blurred.get(params.tophat_sigma_mm)
     return ViewAnalysis(
         view=view, image=img, spacing=spacing, labels=np.asarray(labels), body=body,
         z=np.stack(zs).astype(np.float32), smooth=np.stack(sms).astype(np.float32),
         organ=organ, reference_level=ref, sigmas_mm=tuple(params.sigmas_mm),
-        local_sig=local_significance(img, spacing, params.tophat_mm, params.tophat_sigma_mm),
+        local_sig=local_significance(img, spacing, params.tophat_mm, params.tophat_sigma_mm, smoothed=fine),
     )
+
+
+def _gaussian_cascade(
+    a: np.ndarray, spacing: tuple[float, float], sigmas_mm: tuple[float, ...], ratio: float
+) -> dict[float, np.ndarray]:
+    """Gaussian blurs of ``a`` at every DoG sigma and ``ratio`` times it, by cascading.
+
+    Each blur is computed from the previous (smaller) one with the incremental sigma
+    ``sqrt(s_k^2 - s_(k-1)^2)``: short kernels, one filter per sigma.
+
+    Returns
+    -------
+    dict
+        Sigma (mm) -> blurred float32 image.
+    """
+    wanted = sorted({float(s) for s in sigmas_mm} | {float(s) * ratio for s in sigmas_mm})
+    out: dict[float, np.ndarray] = {}
+    cur = a
+    prev = 0.0
+    for s_mm in wanted:
+        inc = np.sqrt(max(s_mm * s_mm - prev * prev, 0.0))
+        if inc > 1e-6:
+            cur = ndi.gaussian_filter(cur, (inc / spacing[0], inc / spacing[1]), truncate=3.0)
+        out[s_mm] = cur
+        prev = s_mm
+    for s_mm in sigmas_mm:  # exact keys as the caller spells them
+        out.setdefault(s_mm, out[float(s_mm)])
+        out.setdefault(s_mm * ratio, out[float(s_mm) * ratio])
+    return out
 
 
 def find_candidates(va: ViewAnalysis, params: DetectParams, max_candidates: int = 200) -> list[Candidate]:
     """Local maxima of the scale-space significance above ``params.z_min``.
 
+    With ``params.per_scale_peaks`` (default) the maxima are searched on every DoG scale
+    separately and merged greedily, strongest first, keeping peaks at least
+    ``min_separation_mm`` apart: a small lesion on the shoulder of a larger, brighter
+    structure (bladder, joint, a neighbouring large lesion) is a maximum at its own
+    fine scale even where the coarse scale's response, and hence the maximum over
+    scales, still rises towards the bright neighbour. Without it, the maxima of the
+    best response over scales are used.
+
     Returns
     -------
     list of Candidate, strongest first.
     """
-    zmax = va.zmax
-    sep = (params.min_separation_mm / va.spacing[0], params.min_separation_mm / va.spacing[1])
+    sep_mm = params.min_separation_mm
+    sep = (sep_mm / va.spacing[0], sep_mm / va.spacing[1])
     size = (max(3, int(round(sep[0])) | 1), max(3, int(round(sep[1])) | 1))
-    peaks = (ndi.maximum_filter(zmax, size=size) == zmax) & (zmax > params.z_min) & va.body
-    rr, cc = np.nonzero(peaks)
-    order = np.argsort(-zmax[rr, cc])[:max_candidates]
-    out = [measure(va, int(rr[i]), int(cc[i]), params) for i in order]
+    if params.per_scale_peaks:
+        found: list[tuple[float, int, int, int]] = []
+        for k in range(va.z.shape[0]):
+            zk = va.z[k]
+            pk = (ndi.maximum_filter(zk, size=size) == zk) & (zk > params.z_min) & va.body
+            rr, cc = np.nonzero(pk)
+            found.extend(zip(zk[rr, cc].tolist(), rr.tolist(), cc.tolist(), [k] * rr.size))
+        found.sort(key=lambda t: -t[0])
+        kept: list[tuple[float, int, int, int]] = []
+        kr = np.zeros(0)
+        kc = np.zeros(0)
+        for z, r, c, k in found:
+            if kr.size and np.min(np.hypot((kr - r) * va.spacing[0], (kc - c) * va.spacing[1])) < sep_mm:
+                continue
+            kept.append((z, r, c, k))
+            kr, kc = np.append(kr, r), np.append(kc, c)
+            if len(kept) >= max_candidates:
+                break
+        out = [measure(va, r, c, params, scale=k) for _, r, c, k in kept]
+        if kept:
+            # other peaks nearby: bowel and noisy organ edges are patchy, a bone lesion is alone
+            d = np.hypot((kr[:, None] - kr[None, :]) * va.spacing[0], (kc[:, None] - kc[None, :]) * va.spacing[1])
+            nb = (d <= params.neighbour_mm).sum(axis=1) - 1
+            for cand, n in zip(out, nb):
+                cand.neighbours = int(n)
+        peaks = np.zeros(va.image.shape, dtype=bool)
+        if kept:
+            peaks[[t[1] for t in kept], [t[2] for t in kept]] = True
+    else:
+        zmax = va.zmax
+        peaks = (ndi.maximum_filter(zmax, size=size) == zmax) & (zmax > params.z_min) & va.body
+        rr, cc = np.nonzero(peaks)
+        order = np.argsort(-zmax[rr, cc])[:max_candidates]
+        out = [measure(va, int(rr[i]), int(cc[i]), params) for i in order]
     if va.local_sig is not None and params.local_sig_min > 0:
         # small local excesses the DoG missed (next to a bright organ's edge, say)
         ls = va.local_sig
@@ -309,39 +396,45 @@ def measure(va: ViewAnalysis, row: int, col: int, params: DetectParams, scale: i
     Candidate
     """
     nr, nc = va.image.shape
-    row = int(np.clip(row, 0, nr - 1))
-    col = int(np.clip(col, 0, nc - 1))
+    row = min(max(int(row), 0), nr - 1)
+    col = min(max(int(col), 0), nc - 1)
     if scale is None:
         scale = int(np.argmax(va.z[:, row, col]))
     s_mm = va.sigmas_mm[scale]
     sm = va.smooth[scale]
-    r_blob = np.sqrt(2.0) * s_mm
+    r_blob = float(np.sqrt(2.0) * s_mm)
     r_in, r_out = r_blob + params.annulus_mm[0], r_blob + params.annulus_mm[1]
-    hr, hc = int(np.ceil(r_out / va.spacing[0])), int(np.ceil(r_out / va.spacing[1]))
+    dist_full, hr, hc = _distance_grid(r_out, va.spacing[0], va.spacing[1])
     r0, r1 = max(0, row - hr), min(nr, row + hr + 1)
     c0, c1 = max(0, col - hc), min(nc, col + hc + 1)
     win = sm[r0:r1, c0:c1]
-    dr = (np.arange(r0, r1) - row)[:, None] * va.spacing[0]
-    dc = (np.arange(c0, c1) - col)[None, :] * va.spacing[1]
-    dist = np.hypot(dr, dc)
-    ring = (dist >= r_in) & (dist <= r_out) & va.body[r0:r1, c0:c1]
-    vals = win[ring] if ring.sum() >= 8 else win[dist >= r_in]
+    dist = dist_full[r0 - row + hr:r1 - row + hr, c0 - col + hc:c1 - col + hc]
+    outer = dist >= r_in
+    ring = outer & (dist <= r_out) & va.body[r0:r1, c0:c1]
+    vals = win[ring]
+    if vals.size < 8:
+        vals = win[outer]
     bg = _percentile(vals, params.background_percentile) if vals.size else 0.0
     peak = float(sm[row, col])
     half = bg + 0.5 * max(peak - bg, 0.0)
-    inner = (win >= half) & (dist <= r_in)
-    lab, _ = ndi.label(inner)
+    inner = (win >= half) & ~outer
+    lab, _ = ndi.label(inner, structure=_CROSS)
     centre_lab = lab[row - r0, col - c0]
     region = lab == centre_lab if centre_lab else (dist <= r_blob)
+    n_region = int(np.count_nonzero(region))
     px = va.spacing[0] * va.spacing[1]
-    labs = va.labels[r0:r1, c0:c1][region]
+    labs_win = va.labels[r0:r1, c0:c1]
+    labs = labs_win[region]
     bone = labs > 0
+    n_bone = int(np.count_nonzero(bone))
     centre_label = int(va.labels[row, col])
-    if centre_label == 0 and bone.any():
+    if centre_label == 0 and n_bone:
         centre_label = int(np.bincount(labs[bone]).argmax())
     if centre_label == 0 and params.bone_snap_mm > 0:
         centre_label = _nearest_label(va.labels, row, col, va.spacing, params.bone_snap_mm)
-    organ_ov = float(np.mean(va.organ[r0:r1, c0:c1][region] > 0)) if region.any() else 0.0
+    organ_ov = float(np.count_nonzero(va.organ[r0:r1, c0:c1][region])) / n_region if n_region else 0.0
+    bone_win = labs_win > 0
+    bone_dist = float(dist[bone_win].min()) if bone_win.any() else float(r_out)
     lsig = 0.0
     if va.local_sig is not None:
         lsig = float(va.local_sig[max(0, row - 1):row + 2, max(0, col - 1):col + 2].max())
@@ -349,10 +442,23 @@ def measure(va: ViewAnalysis, row: int, col: int, params: DetectParams, scale: i
         view=va.view, row=float(row), col=float(col), scale=scale, sigma_mm=float(s_mm),
         z=float(va.z[scale, row, col]), peak=peak, background=bg,
         peak_ratio=peak / max(bg, 1e-3 * va.reference_level, 1e-6),
-        area_mm2=float(region.sum() * px), bone_fraction=float(bone.mean()) if region.any() else 0.0,
-        organ_overlap=organ_ov, label=centre_label, local_sig=lsig,
+        area_mm2=float(n_region * px), bone_fraction=n_bone / n_region if n_region else 0.0,
+        organ_overlap=organ_ov, label=centre_label, local_sig=lsig, bone_dist_mm=bone_dist,
+        z_fine=float(va.z[0, row, col]),
         region=(slice(r0, r1), slice(c0, c1)), region_mask=region,
     )
+
+
+_CROSS = ndi.generate_binary_structure(2, 1)
+
+
+@lru_cache(maxsize=64)
+def _distance_grid(r_out: float, sr: float, sc: float) -> tuple[np.ndarray, int, int]:
+    """Distances (mm) from the centre of a (2 hr + 1, 2 hc + 1) window covering ``r_out``."""
+    hr, hc = int(np.ceil(r_out / sr)), int(np.ceil(r_out / sc))
+    dr = np.arange(-hr, hr + 1)[:, None] * sr
+    dc = np.arange(-hc, hc + 1)[None, :] * sc
+    return np.hypot(dr, dc), hr, hc
 
 
 def _nearest_label(labels: np.ndarray, row: int, col: int, spacing: tuple[float, float], max_mm: float) -> int:

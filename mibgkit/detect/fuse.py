@@ -16,6 +16,7 @@ from scipy import ndimage as ndi
 
 from mibgkit.detect.focal import Candidate, ViewAnalysis, anscombe
 from mibgkit.detect.params import FEATURES, DetectParams
+from mibgkit.detect.physiology import BodyFrame
 
 __all__ = ["estimate_shift", "FusedCandidate", "fuse_views", "feature_vector", "confidence"]
 
@@ -34,19 +35,40 @@ def estimate_shift(ant: ViewAnalysis, post: ViewAnalysis, max_shift_mm: float) -
     """
     if ant.image.shape != post.image.shape:
         return (0.0, 0.0)
-    a = ndi.gaussian_filter(anscombe(ant.image), 2.0)
-    b = ndi.gaussian_filter(anscombe(post.image), 2.0)
+    # on 2 x 2 blocks: the shift only has to bring a lesion within a couple of pixels
+    # (the other view is searched +- 2 pixels around it), so this is 4 x cheaper
+    f = 2 if min(ant.image.shape) >= 64 else 1
+    a = ndi.gaussian_filter(_blocks(anscombe(ant.image), f), 2.0 / f)
+    b = ndi.gaussian_filter(_blocks(anscombe(post.image), f), 2.0 / f)
     a = (a - a.mean()) / (a.std() + 1e-6)
     b = (b - b.mean()) / (b.std() + 1e-6)
     fa, fb = np.fft.rfft2(a), np.fft.rfft2(b)
     xc = np.fft.irfft2(np.conj(fa) * fb, s=a.shape)
-    mr = int(max_shift_mm / ant.spacing[0])
-    mc = int(max_shift_mm / ant.spacing[1])
+    mr = int(max_shift_mm / (ant.spacing[0] * f))
+    mc = int(max_shift_mm / (ant.spacing[1] * f))
     rows = np.r_[0 : mr + 1, -mr:0]
     cols = np.r_[0 : mc + 1, -mc:0]
     sub = xc[np.ix_(rows % a.shape[0], cols % a.shape[1])]
     i, j = np.unravel_index(int(np.argmax(sub)), sub.shape)
-    return float(rows[i]), float(cols[j])
+    r0, c0 = int(rows[i]) % a.shape[0], int(cols[j]) % a.shape[1]
+    # parabolic refinement of the peak, then whole pixels of the full-resolution frame
+    dr = _vertex(xc[(r0 - 1) % a.shape[0], c0], xc[r0, c0], xc[(r0 + 1) % a.shape[0], c0])
+    dc = _vertex(xc[r0, (c0 - 1) % a.shape[1]], xc[r0, c0], xc[r0, (c0 + 1) % a.shape[1]])
+    return float(round((rows[i] + dr) * f)), float(round((cols[j] + dc) * f))
+
+
+def _vertex(lo: float, mid: float, hi: float) -> float:
+    """Offset (-0.5..0.5) of the vertex of the parabola through three equally spaced values."""
+    den = lo - 2.0 * mid + hi
+    return float(np.clip(0.5 * (lo - hi) / den, -0.5, 0.5)) if den < 0 else 0.0
+
+
+def _blocks(x: np.ndarray, f: int) -> np.ndarray:
+    """Mean over f x f blocks (edge rows/cols that do not fill a block are dropped)."""
+    if f == 1:
+        return x
+    nr, nc = (x.shape[0] // f) * f, (x.shape[1] // f) * f
+    return x[:nr, :nc].reshape(nr // f, f, nc // f, f).mean(axis=(1, 3))
 
 
 @dataclass
@@ -160,11 +182,14 @@ _ZONES = {
 }
 
 
-def feature_vector(f: FusedCandidate, reference_level: float, zone: str = "soft_tissue") -> np.ndarray:
+def feature_vector(
+    f: FusedCandidate, reference_level: float, zone: str = "soft_tissue", frame: BodyFrame | None = None
+) -> np.ndarray:
     """Features of a fused candidate, in the order of ``FEATURES``.
 
     ``zone`` is the organ :func:`~mibgkit.detect.physiology.organ_at` names at the
-    candidate's position.
+    candidate's position; ``frame`` the skeletal reference of the better view (the
+    position features are 0 without it).
     """
     b = f.best
     o = f.other
@@ -188,12 +213,35 @@ def feature_vector(f: FusedCandidate, reference_level: float, zone: str = "soft_
         "log_local_sum": float(np.log(max(sum(max(c.local_sig, 0.0) for c in meas), 1.0))),
         "log_local_max": float(np.log(max([c.local_sig for c in meas] + [1.0]))),
     }
+    if frame is not None:
+        vals["frame_row"] = float((b.row - frame.chest_top) / max(frame.chest_bottom - frame.chest_top, 1.0))
+        vals["frame_lat"] = float((b.col - frame.mid_col) / frame.half_width)
+    else:
+        vals["frame_row"] = vals["frame_lat"] = 0.0
+    vals["log_ap"] = float(ap)
+    vals["bone_dist"] = min(b.bone_dist_mm, o.bone_dist_mm if o is not None else np.inf)
+    vals["fine_ratio"] = float(np.clip(b.z_fine / max(b.z, 1e-3), -1.0, 2.0))
+    vals["log_neighbours"] = float(np.log1p(b.neighbours))
     for name, organs in _ZONES.items():
         vals[name] = 1.0 if zone in organs else 0.0
     return np.array([vals[k] for k in FEATURES], dtype=np.float64)
 
 
 def confidence(x: np.ndarray, params: DetectParams) -> np.ndarray:
-    """Calibrated probability that a candidate is a true bone lesion (logistic model)."""
+    """Calibrated probability that a candidate is a true bone lesion.
+
+    ``params.confidence_model`` selects the packaged gradient-boosted trees
+    (``"boosted"``, :mod:`mibgkit.detect.boost`) or the logistic model of
+    ``params.coef`` / ``params.intercept`` (``"logistic"``).
+    """
+    if params.confidence_model == "boosted":
+        from mibgkit.detect.boost import load_model
+
+        model = load_model()
+        missing = [n for n in model.features if n not in FEATURES]
+        if missing:
+            raise ValueError(f"the packaged confidence model needs unknown features {missing}; rerun --tune")
+        cols = [FEATURES.index(n) for n in model.features]
+        return model.predict_proba(np.asarray(x, dtype=np.float64).reshape(-1, len(FEATURES))[:, cols])
     eta = np.asarray(x, dtype=np.float64) @ np.asarray(params.coef) + params.intercept
     return 1.0 / (1.0 + np.exp(-np.clip(eta, -40.0, 40.0)))

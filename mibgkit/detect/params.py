@@ -30,6 +30,12 @@ FEATURES: tuple[str, ...] = (
     "zone_heart",      # heart zone
     "log_local_sum",   # log (ANT + POST) local significance over the opening background
     "log_local_max",   # log larger of the two views' local significances
+    "log_ap",          # signed log ANT/POST excess counts (bowel anterior, kidneys posterior)
+    "bone_dist",       # distance (mm) from the peak to the nearest bone pixel, capped by the window
+    "fine_ratio",      # DoG response at the finest scale / at the candidate's scale (sharpness)
+    "log_neighbours",  # log(1 + other peaks within neighbour_mm on the better view): patchiness
+    "frame_row",       # (row - top of thoracic cage) / cage height: head < 0, pelvis > 1
+    "frame_lat",       # (col - spine column) / half cage width, > 0 towards the patient's left
 )
 
 
@@ -48,6 +54,13 @@ class DetectParams:
         unit noise variance), in standard deviations.
     min_separation_mm : float
         Two candidate peaks on one view are at least this far apart.
+    per_scale_peaks : bool
+        Search the maxima on every DoG scale separately and merge them (strongest first,
+        ``min_separation_mm`` apart) instead of the maxima of the best response over
+        scales, which lets a coarse bright neighbour hide a small lesion.
+    neighbour_mm : float
+        Radius within which other candidate peaks of the same view are counted (the
+        ``log_neighbours`` feature: bowel is patchy, a bone lesion mostly alone).
     annulus_mm : tuple of float
         Inner and outer radius of the local-background annulus, in mm, added to the
         blob radius.
@@ -76,6 +89,10 @@ class DetectParams:
     bone_snap_mm : float
         A candidate whose region touches no bone is assigned to the nearest bone within
         this distance (segment maps and camera blur are a few mm off).
+    confidence_model : str
+        ``"boosted"``: the gradient-boosted trees of ``mibgkit/data/detect_confidence.json``
+        (fitted by ``benchmarks/bench_detect.py --tune``); ``"logistic"``: ``coef`` and
+        ``intercept``.
     coef : tuple of float
         Logistic coefficients of the confidence model, one per name in ``FEATURES``.
     intercept : float
@@ -131,8 +148,10 @@ class DetectParams:
 
     sigmas_mm: tuple[float, ...] = (3.0, 4.5, 6.5, 9.5)
     dog_ratio: float = 1.6
-    z_min: float = 3.5
+    z_min: float = 4.5
     min_separation_mm: float = 9.0
+    per_scale_peaks: bool = True
+    neighbour_mm: float = 40.0
     annulus_mm: tuple[float, float] = (6.0, 14.0)
     background_percentile: float = 30.0
     match_mm: float = 16.0
@@ -144,11 +163,12 @@ class DetectParams:
     tophat_sigma_mm: float = 3.0
     local_sig_min: float = 0.0
     bone_snap_mm: float = 6.0
+    confidence_model: str = "boosted"
     coef: tuple[float, ...] = (
-        -0.75, -0.679, 0.8109, -0.031, -0.4757, 3.7667, -0.3886, 0.3308, -2.5867, 0.1121, -2.4678, -1.5172,
-        0.4368, -0.5069, 1.6687, 2.3036,
+        0.6912, -0.4409, 0.1469, -1.6106, 3.7187, 3.9718, -0.1464, -0.2089, -0.9509, 0.4264, -1.742, -1.1378,
+        -0.5965, -1.3794, 1.1801, 0.8931, -0.9073, -0.2457, 4.1256, 0.7403, 0.3646, 0.047,
     )
-    intercept: float = -8.3653
+    intercept: float = -11.4486
     min_confidence: float = 0.5
     diffuse_sigma_mm: float = 4.0
     diffuse_bg_sigma_mm: float = 12.0
@@ -172,6 +192,8 @@ class DetectParams:
             raise ValueError(f"coef needs {len(FEATURES)} values ({', '.join(FEATURES)}), got {len(self.coef)}")
         if not self.sigmas_mm or min(self.sigmas_mm) <= 0:
             raise ValueError("sigmas_mm must be positive")
+        if self.confidence_model not in ("boosted", "logistic"):
+            raise ValueError(f"confidence_model must be 'boosted' or 'logistic', got {self.confidence_model!r}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError("min_confidence must be within 0-1")
         if self.diffuse_method not in ("model", "fraction"):
