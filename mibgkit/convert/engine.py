@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mibgkit.convert import _startup  # noqa: F401  # first: imports pydicom without requests
 from mibgkit.convert._files import (
     TMP_SUFFIX,
     FolderCache,
@@ -64,6 +65,7 @@ __all__ = [
     "convert_batch",
     "convert_study",
     "convert_tree",
+    "integer_by_header",
     "write_manifest",
 ]
 
@@ -262,6 +264,36 @@ def _stored_frame(sf: Any, policy: DeidPolicy, in_root: str) -> dict[str, Any]:
     return d
 
 
+def integer_by_header(values: Any) -> bool:
+    """Whether the header alone guarantees integer counts after rescale.
+
+    True when the stored values are integers of at most 16 bits (Bits Allocated 8 or
+    16) and every frame's Rescale Slope is 1 and Intercept an integer of magnitude at
+    most 2**23 (as :func:`mibgkit.io.pixels.rescale` reads them): the float32 counts are
+    then exact integers (below 2**24). False means "not known" (the data decide).
+
+    Parameters
+    ----------
+    values : mibgkit.io._values.HeaderValues
+        The object's cached header values.
+
+    Returns
+    -------
+    bool
+    """
+    from mibgkit.io.pixels import rescale
+
+    try:
+        if int(values.get("BitsAllocated")) not in (8, 16):
+            return False
+        n_frames = int(values.get("NumberOfFrames", 1) or 1)
+        slopes, intercepts = rescale(values, n_frames)
+    except (TypeError, ValueError):
+        return False
+    return bool((slopes == 1).all() and (intercepts == intercepts.round()).all()
+                and (abs(intercepts) <= 2**23).all())
+
+
 def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
     import numpy as np
 
@@ -269,7 +301,8 @@ def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions
 
     hdr = headers[view.source.path]
     spacing = [float(view.pixel_spacing_mm[1]), float(view.pixel_spacing_mm[0])]  # (col, row), as ITK
-    data = narrowest(np.asarray(view.image, dtype=np.float32))  # integer counts stay integers, exactly
+    # integer counts stay integers, exactly
+    data = narrowest(np.asarray(view.image, dtype=np.float32), integer=integer_by_header(hdr))
 
     def encode() -> bytes:
         from mibgkit.convert.nifti import nifti_gz_bytes
@@ -315,7 +348,8 @@ def _volume_item(vol: Volume, headers: dict[str, Any], opts: ConvertOptions) -> 
     from mibgkit.convert.nifti import DATATYPES, narrowest
 
     paths = list(dict.fromkeys(s.path for s in vol.sources))
-    data = narrowest(vol.array)  # integer counts stay integers, exactly
+    # integer counts stay integers, exactly (a volume's frames may come from several objects)
+    data = narrowest(vol.array, integer=all(integer_by_header(headers[p]) for p in paths))
 
     def encode() -> bytes:
         from mibgkit.convert.nifti import nifti_gz_bytes
@@ -619,26 +653,51 @@ def _unbatch(batch: list[StudyJob], result: Any) -> Iterator[tuple[StudyJob, Any
         yield from zip(batch, result)
 
 
-def _run_local(jobs: list[StudyJob], opts: ConvertOptions, workers: int) -> Iterator[tuple[StudyJob, Any]]:
+def _start_pool(opts: ConvertOptions, workers: int) -> Any:
+    """A process pool whose workers are forked now (so they start while the tree is scanned).
+
+    The modules every task needs are imported here first, so the forked workers inherit
+    them; the collector is frozen while they fork (it leaves the inherited objects, and
+    their pages, alone) until :func:`_stop_pool`.
+    """
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    _warm_worker(opts.fmt, opts.threads, worker=False)
+    gc.freeze()
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker, initargs=(opts.fmt, opts.threads))
+    pool.submit(int)  # the first task starts the workers (all of them, with the fork start method)
+    return pool
+
+
+def _stop_pool(pool: Any) -> None:
+    import gc
+
+    try:
+        pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        gc.unfreeze()  # the caller's objects are collected as before
+
+
+def _run_local(jobs: list[StudyJob], opts: ConvertOptions, workers: int,
+               pool: Any = None) -> Iterator[tuple[StudyJob, Any]]:
     if workers <= 1:
         folders = FolderCache()
         for job in jobs:
             yield job, _call(job, opts, folders)
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
-    _warm_worker(opts.fmt, opts.threads, worker=False)  # imported here first: forked workers inherit the modules
-    import gc
-
-    gc.freeze()  # while the workers fork: the collector leaves the inherited objects (and their pages) alone
+    own = pool is None
+    if own:
+        pool = _start_pool(opts, workers)
     try:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker,
-                                 initargs=(opts.fmt, opts.threads)) as pool:
-            futures = {pool.submit(convert_batch, batch, opts): batch for batch in _batches(jobs, workers)}
-            for fut in as_completed(futures):
-                yield from _unbatch(futures[fut], _result(fut))
+        futures = {pool.submit(convert_batch, batch, opts): batch for batch in _batches(jobs, workers)}
+        for fut in as_completed(futures):
+            yield from _unbatch(futures[fut], _result(fut))
     finally:
-        gc.unfreeze()  # the caller's objects are collected as before
+        if own:
+            _stop_pool(pool)
 
 
 def _run_dask(jobs: list[StudyJob], opts: ConvertOptions, scheduler: Any) -> Iterator[tuple[StudyJob, Any]]:
@@ -778,18 +837,25 @@ def convert_tree(
     opts = ConvertOptions(str(src if src.is_dir() else src.parent), str(dst), template, fmt, policy,
                           assume_view, threads=1 if parallel else max(1, os.cpu_count() or 1))
     _remove_leftovers(dst)
-    found = scan_tree(src, template, policy, exclude=dst)
-    outcomes = [
-        FileOutcome(_rel(p, opts.in_root), os.stat(p).st_size, "skipped", reason)
-        for p, reason in found.not_converted.items()
-    ]
-    runner = _run_dask(found.jobs, opts, scheduler) if scheduler is not None else _run_local(found.jobs, opts, workers)
-    bar = _progress(len(found.jobs)) if progress else None
-    for job, result in runner:
-        outcomes += _failed(job, opts, result) if isinstance(result, BaseException) else result
+    # Local workers are forked before the scan: their start overlaps it.
+    pool = _start_pool(opts, workers) if scheduler is None and workers > 1 else None
+    try:
+        found = scan_tree(src, template, policy, exclude=dst)
+        outcomes = [
+            FileOutcome(_rel(p, opts.in_root), os.stat(p).st_size, "skipped", reason)
+            for p, reason in found.not_converted.items()
+        ]
+        runner = (_run_dask(found.jobs, opts, scheduler) if scheduler is not None
+                  else _run_local(found.jobs, opts, workers, pool))
+        bar = _progress(len(found.jobs)) if progress else None
+        for job, result in runner:
+            outcomes += _failed(job, opts, result) if isinstance(result, BaseException) else result
+            if bar is not None:
+                bar.update(1)
         if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+            bar.close()
+    finally:
+        if pool is not None:
+            _stop_pool(pool)
     csv_path, json_path = write_manifest(outcomes, dst)
     return ConvertReport(outcomes, len(found.jobs), time.perf_counter() - started, csv_path, json_path)

@@ -207,13 +207,18 @@ def _header(
     return header + b"\x00\x00\x00\x00"
 
 
-def narrowest(array: np.ndarray) -> np.ndarray:
+def narrowest(array: np.ndarray, *, integer: bool = False) -> np.ndarray:
     """``array`` in the narrowest integer type that holds all its values exactly.
 
     Parameters
     ----------
     array : ndarray
         Typically float32 counts after rescale.
+    integer : bool
+        The caller knows every value is an integer (e.g. stored values of at most 16 bits
+        with Rescale Slope 1 and an integer Intercept, see
+        :func:`mibgkit.convert.engine.integer_by_header`): the element-wise exactness
+        check is left out; the range still chooses the type.
 
     Returns
     -------
@@ -233,7 +238,7 @@ def narrowest(array: np.ndarray) -> np.ndarray:
         if info.min <= lo and hi <= info.max:
             candidate = array.astype(name)
             # exact iff every value was an integer (the range is already known to fit)
-            return candidate if np.array_equal(candidate, array) else array
+            return candidate if integer or np.array_equal(candidate, array) else array
     return array
 
 

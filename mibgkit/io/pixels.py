@@ -91,7 +91,11 @@ def check_pixel_data(
     MissingTagError
         Rows, Columns or Bits Allocated is missing.
     """
-    v = as_values(ds)
+    _check(as_values(ds), path, max_bytes)
+
+
+def _check(v: HeaderValues, path: str, max_bytes: int) -> list[bytes] | None:
+    """:func:`check_pixel_data`; returns the RLE frames it parsed on the way (see :func:`_rle_fragments`)."""
     if "PixelData" not in v:
         raise PixelDataError("no Pixel Data", path)
     samples = _int(v, "SamplesPerPixel", path, default=1)
@@ -120,24 +124,29 @@ def check_pixel_data(
                 f"pixel data truncated: {have} bytes for {need} announced by Rows x Columns x Frames x bytes",
                 path,
             )
-        return
-    _check_encapsulated(v, path)
+        return None
+    return _check_encapsulated(v, path)
 
 
-def _check_encapsulated(v: HeaderValues, path: str) -> None:
+def _check_encapsulated(v: HeaderValues, path: str) -> list[bytes] | None:
     rows, cols = int(v.get("Rows")), int(v.get("Columns"))
     n_frames = _int(v, "NumberOfFrames", path, default=1)
-    try:
-        first = next(generate_frames(v.ds.PixelData, number_of_frames=n_frames))
-    except StopIteration:
-        raise PixelDataError("compressed pixel data holds no frame", path) from None
-    except Exception as exc:
-        raise PixelDataError(f"compressed pixel data unreadable ({exc})", path) from exc
+    fragments = _rle_fragments(v, path, n_frames)
+    if fragments is not None:  # one fragment per frame, offsets consistent: the first frame is the first fragment
+        first: bytes = fragments[0]
+    else:
+        try:
+            first = next(generate_frames(v.ds.PixelData, number_of_frames=n_frames))
+        except StopIteration:
+            raise PixelDataError("compressed pixel data holds no frame", path) from None
+        except Exception as exc:
+            raise PixelDataError(f"compressed pixel data unreadable ({exc})", path) from exc
     size = _codestream_size(first)
     if size is not None and size != (rows, cols):
         raise PixelDataError(
             f"compressed frame is {size[0]} x {size[1]} but the header says {rows} x {cols}", path
         )
+    return fragments
 
 
 def _codestream_size(frame: bytes) -> tuple[int, int] | None:
@@ -235,6 +244,127 @@ def _native_view(v: HeaderValues, path: str, n_frames: int) -> np.ndarray | None
     return np.frombuffer(data, dtype=dtype, count=count).reshape(n_frames, rows, cols)
 
 
+_RLE_LOSSLESS = "1.2.840.10008.1.2.5"
+_ITEM = (0xFFFE, 0xE000)
+_SEQUENCE_END = (0xFFFE, 0xE0DD)
+_ITEM_HEADER = struct.Struct("<HHI")
+
+
+def _split_fragments(data: bytes | bytearray | memoryview, n_frames: int) -> list[bytes] | None:
+    """The frames of encapsulated Pixel Data when each frame is exactly one fragment.
+
+    Parameters
+    ----------
+    data : bytes-like
+        The Pixel Data value (Basic Offset Table item, fragment items, then the sequence
+        delimiter or the end of the value; bytes after the delimiter are ignored).
+    n_frames : int
+        Number of Frames of the object.
+
+    Returns
+    -------
+    list of bytes or None
+        One fragment per frame; None when the layout is anything else (several fragments
+        per frame, a Basic Offset Table that does not point at each fragment, an item of
+        undefined length, truncated items), which pydicom then handles.
+    """
+    mv = memoryview(data)
+    size = len(mv)
+    if size < 8:
+        return None
+    group, elem, length = _ITEM_HEADER.unpack_from(mv, 0)
+    if (group, elem) != _ITEM or length % 4 or 8 + length > size:
+        return None
+    offsets = list(struct.unpack_from(f"<{length // 4}I", mv, 8)) if length else []
+    pos = first = 8 + length
+    fragments: list[bytes] = []
+    starts: list[int] = []
+    while pos < size:  # a value pydicom read into memory ends at the last fragment (no delimiter)
+        if pos + 8 > size:
+            return None
+        group, elem, length = _ITEM_HEADER.unpack_from(mv, pos)
+        if (group, elem) == _SEQUENCE_END:
+            break
+        if (group, elem) != _ITEM or length == _UNDEFINED or pos + 8 + length > size:
+            return None
+        starts.append(pos - first)
+        fragments.append(bytes(mv[pos + 8 : pos + 8 + length]))
+        pos += 8 + length
+    if len(fragments) != n_frames or (offsets and offsets != starts):
+        return None
+    return fragments
+
+
+def _encapsulated_value(v: HeaderValues, path: str) -> bytes | None:
+    """Encapsulated Pixel Data bytes, read straight from the file when deferred (to its end)."""
+    elem = v.ds._dict[Tag(_PIXEL_DATA)]
+    if isinstance(elem, RawDataElement) and elem.value is None:
+        if elem.value_tell is None:
+            return None
+        with open(path, "rb") as fh:
+            fh.seek(elem.value_tell)
+            return fh.read()
+    value = elem.value
+    return bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else None
+
+
+def _rle_fragments(v: HeaderValues, path: str, n_frames: int) -> list[bytes] | None:
+    """RLE Lossless frames (one fragment each) of a plain grey-scale object, read once per dataset.
+
+    Only for the layouts :func:`_rle_decode` handles (1 sample, 8 or 16 bits, all allocated
+    bits stored, no Extended Offset Table); None sends everything else to pydicom.
+    """
+    fragments = None
+    meta = getattr(v.ds, "file_meta", None)
+    if (
+        meta is not None
+        and str(meta.get("TransferSyntaxUID", "")) == _RLE_LOSSLESS
+        and "ExtendedOffsetTable" not in v
+    ):
+        bits = _int(v, "BitsAllocated", path)
+        stored = v.get("BitsStored", bits)
+        if bits in (8, 16) and stored not in (None, "") and int(stored) == bits:
+            data = _encapsulated_value(v, path)
+            if data is not None:
+                fragments = _split_fragments(data, n_frames)
+    return fragments
+
+
+def _rle_decode(v: HeaderValues, fragments: list[bytes] | None, n_frames: int) -> np.ndarray | None:
+    """Decode RLE Lossless frames (DICOM PS3.5 Annex G) without pydicom's pixel machinery.
+
+    Each frame is one fragment whose RLE header lists one segment per byte plane (most
+    significant first); the segments are PackBits-decoded by pylibjpeg-rle's codec, the same
+    one pydicom uses for this transfer syntax, into one preallocated array. Returns None (so
+    pydicom decodes) for any other layout or any segment the codec refuses.
+    """
+    if fragments is None:
+        return None
+    try:
+        from rle.rle import decode_frame
+    except ImportError:  # pragma: no cover - pylibjpeg-rle is a dependency
+        return None
+    bits = int(v.get("BitsAllocated"))
+    signed = int(v.get("PixelRepresentation", 0) or 0) == 1
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
+    rows, cols = int(v.get("Rows")), int(v.get("Columns"))
+    pixels = rows * cols
+    out = np.empty((n_frames, rows, cols), dtype=dtype)
+    flat = out.reshape(n_frames, pixels).view(np.uint8)
+    n_segments = bits // 8
+    for i, fragment in enumerate(fragments):
+        if len(fragment) < 64 or int.from_bytes(fragment[:4], "little") != n_segments:
+            return None
+        try:
+            frame = decode_frame(fragment, pixels, bits, "<")
+        except (ValueError, TypeError):
+            return None
+        if len(frame) != pixels * n_segments:
+            return None
+        flat[i] = np.frombuffer(frame, dtype=np.uint8)
+    return out
+
+
 def decode_frames(
     ds: Dataset | HeaderValues, path: str, *, max_bytes: int = DEFAULT_MAX_PIXEL_BYTES
 ) -> np.ndarray:
@@ -261,9 +391,11 @@ def decode_frames(
         Pixel data inconsistent with the header or not decodable.
     """
     v = as_values(ds)
-    check_pixel_data(v, path, max_bytes=max_bytes)
+    fragments = _check(v, path, max_bytes)
     n_frames = _int(v, "NumberOfFrames", path, default=1)
     raw = _native_view(v, path, n_frames)
+    if raw is None:
+        raw = _rle_decode(v, fragments, n_frames)
     if raw is None:
         try:
             raw = v.ds.pixel_array

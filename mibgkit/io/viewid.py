@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
-from pydicom.sr.codedict import codes
 
 from mibgkit.io._values import HeaderValues, as_values, floats
 from mibgkit.io.model import ViewName
@@ -24,11 +23,18 @@ from mibgkit.io.model import ViewName
 __all__ = ["ViewEvidence", "view_from_code", "view_from_text", "detector_from_text", "identify_views"]
 
 
+#: SNOMED CT concept values of the projections, as in pydicom's ``pydicom.sr.codedict.codes.SCT``
+#: (a local table: importing the code dictionary costs ~0.2 s per process; tests check equality).
+SCT_VIEW_CODES = {
+    "AnteriorProjection": "399321004",
+    "AnteroPosterior": "399348003",
+    "PosteriorProjection": "399001007",
+    "PosteroAnterior": "272479007",
+}
+
+
 def _code_values(*names: str) -> set[str]:
-    found: set[str] = set()
-    for name in names:
-        found.add(str(getattr(codes.SCT, name).value))
-    return found
+    return {SCT_VIEW_CODES[name] for name in names}
 
 
 # SNOMED CT values plus their SNOMED-RT equivalents (pydicom's SRT<->SCT table).

@@ -240,3 +240,62 @@ def test_sidecar_values_equal_pydicoms_on_every_test_file() -> None:
         assert policy.header_fields(header.values, "P") == policy.header_fields(ds, "P")
         checked += 1
     assert checked >= 12
+
+
+def test_integer_by_header_agrees_with_the_data_on_every_test_file() -> None:
+    """Where the header says 'integer counts', the data check says so too (and gives the same array)."""
+    from mibgkit.convert.engine import integer_by_header
+    from mibgkit.io.pixels import decode_frames
+
+    decided = 0
+    for path in _files():
+        try:
+            header = read_and_classify(path)
+            counts = decode_frames(header.values, str(path))
+        except Exception:
+            continue
+        if integer_by_header(header.values):
+            decided += 1
+            exact = narrowest(counts)
+            assert exact.dtype.kind in "iu"
+            fast = narrowest(counts, integer=True)
+            assert fast.dtype == exact.dtype
+            np.testing.assert_array_equal(fast, exact)
+    assert decided >= 5
+
+
+def test_integer_by_header_refuses_what_it_cannot_know(tmp_path: Path) -> None:
+    from mibgkit.convert.engine import integer_by_header
+    from mibgkit.io._values import as_values
+
+    def values(**changes: object):  # type: ignore[no-untyped-def]
+        ds = Dataset()
+        ds.BitsAllocated = 16
+        for k, v in changes.items():
+            setattr(ds, k, v)
+        return as_values(ds)
+
+    assert integer_by_header(values())
+    assert integer_by_header(values(RescaleSlope=1.0, RescaleIntercept=-1024))
+    assert not integer_by_header(values(RescaleSlope=0.5))
+    assert not integer_by_header(values(RescaleIntercept=0.25))
+    assert not integer_by_header(values(RescaleIntercept=2.0**24))
+    assert not integer_by_header(values(BitsAllocated=32))
+    pvt = Dataset()
+    pvt.RescaleSlope, pvt.RescaleIntercept = 2.0, 0.0
+    group = Dataset()
+    group.PixelValueTransformationSequence = Sequence([pvt])
+    assert not integer_by_header(values(SharedFunctionalGroupsSequence=Sequence([group])))
+    # narrowest with integer=True keeps the range rule
+    arr = np.array([[0.0, 70000.0]], dtype=np.float32)
+    assert narrowest(arr, integer=True).dtype == np.int32
+
+
+def test_convert_imports_pydicom_without_requests_and_requests_still_imports() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, mibgkit.convert.engine; a = 'requests' in sys.modules; "
+            "import pydicom.data.download, requests; print(a, requests.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "requests"]
