@@ -141,6 +141,13 @@ def organ_at_truth(sim: Any, view: str, row: float, col: float) -> str:
     return "+".join(sorted(hits)) if hits else "none (noise/edge)"
 
 
+def _mapper_maps(sim: Any) -> Any:
+    """The project's segment maps of a simulated study, keyed by view name."""
+    from mibgkit.anatomy import map_segments
+
+    return map_segments(sim.study)
+
+
 def collect(seeds: list[int], params: DetectParams) -> dict[str, Any]:
     """Every fused candidate of the tuning studies with its features and truth.
 
@@ -152,9 +159,13 @@ def collect(seeds: list[int], params: DetectParams) -> dict[str, Any]:
     """
     xs, ys, train, study, bone, fp, hits = [], [], [], [], [], [], []
     n_les = 0
-    for s in seeds:
+    # Each study twice: on the phantom's true segment maps and on the project's mapper maps, so
+    # the model sees the inputs it gets at run time (glands on a mapped skull, bone edges a few
+    # mm off) as well as the exact ones the lesion-level FROC uses.
+    for s, source in [(s, src) for s in seeds for src in ("truth", "mapper")]:
         sim = simulate_case(s)
-        det = detect_study(sim.study, truth_maps(sim), params)
+        maps = truth_maps(sim) if source == "truth" else _mapper_maps(sim)
+        det = detect_study(sim.study, maps, params)
         spacing = float(sim.study.views[0].pixel_spacing_mm[0])
         spots = truth_spots(sim, spacing)
         countable = [i for i, t in enumerate(spots) if t.countable]
@@ -261,10 +272,10 @@ def tune(seeds: list[int], params: DetectParams) -> DetectParams:
     """
     from sklearn.linear_model import LogisticRegression
 
-    data = collect(seeds, params)
+    data = collect(seeds, params)  # two passes per study (true and mapper segment maps)
     x, y, tr, st = data["x"], data["y"], data["train"], data["study"]
     np.savez(CACHE / "tune_features.npz", x=x, y=y, train=tr, study=st)
-    n_studies = len(seeds)
+    n_studies = 2 * len(seeds)  # each study is read twice (true and mapper maps): FP per reading
     folds = np.array([seeds.index(int(s)) % 5 for s in st])
     cv = {"boosted": np.zeros(len(y)), "logistic": np.zeros(len(y))}
     for k in range(5):
