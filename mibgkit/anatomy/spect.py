@@ -143,6 +143,20 @@ def ct_on_grid(vol: Volume, ct: Volume) -> np.ndarray:
                                 mode="grid-constant", cval=-1000.0)
 
 
+def _arrays_in_body_axes(
+    vol: Volume, ct: Volume | None, order: tuple[int, int, int], flip: tuple[bool, bool, bool]
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The volume in body axes, its HU array (the CT itself, or a paired CT resampled onto it,
+    or None) and its body mask."""
+    arr = _reorient(np.asarray(vol.array, dtype=np.float32), order, flip)
+    hu: np.ndarray | None = None
+    if vol.modality.upper() == "CT":
+        hu = arr
+    elif ct is not None:
+        hu = _reorient(ct_on_grid(vol, ct), order, flip)
+    return arr, hu, _body_mask(arr, hu)
+
+
 def map_volume(vol: Volume, age_years: float | None = None, ct: Volume | None = None) -> VolumeSegmentMap:
     """SIOPEN label volume of a SPECT (or CT) volume.
 
@@ -168,13 +182,7 @@ def map_volume(vol: Volume, age_years: float | None = None, ct: Volume | None = 
     where = vol.sources[0].path if vol.sources else f"{vol.modality} volume {vol.series_instance_uid}"
     order, flip = to_body_axes(vol)
     sp = tuple(float(vol.spacing_mm[a]) for a in order)
-    arr = _reorient(np.asarray(vol.array, dtype=np.float32), order, flip)
-    hu: np.ndarray | None = None
-    if vol.modality.upper() == "CT":
-        hu = arr
-    elif ct is not None:
-        hu = _reorient(ct_on_grid(vol, ct), order, flip)
-    body = _body_mask(arr, hu)
+    arr, hu, body = _arrays_in_body_axes(vol, ct, order, flip)
     if hu is not None:
         image = body.sum(axis=1).astype(np.float64) * sp[1]  # soft-tissue thickness, mm
         method = "ct"
@@ -333,13 +341,7 @@ def map_volume_planar(vol: Volume, placements: list[PlanarPlacement], maps: dict
         m = maps.get(name) or maps[p.view]
         rows, cols = p.to_planar(s_line, l_line)
         side[name] = _sample_map(m.labels, rows, cols)
-    arr = _reorient(np.asarray(vol.array, dtype=np.float32), order, flip)
-    hu: np.ndarray | None = None
-    if vol.modality.upper() == "CT":
-        hu = arr
-    elif ct is not None:
-        hu = _reorient(ct_on_grid(vol, ct), order, flip)
-    body = _body_mask(arr, hu)
+    arr, hu, body = _arrays_in_body_axes(vol, ct, order, flip)
     if not body.any():
         raise MappingError("no body found in the volume", where)
     labels = _split(side["ANT"], side["POST"], body)
