@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from mibgkit.anatomy.model import StudySegmentMaps
 from mibgkit.detect.detector import Detection, MapsLike, detect_study
 from mibgkit.detect.params import DEFAULT_PARAMS, DetectParams
-from mibgkit.errors import DicomReadError, MappingError, MixedSeriesError
+from mibgkit.errors import DicomReadError, MixedSeriesError
 from mibgkit.io.model import Study, ViewName
 from mibgkit.scoring.reading import Reading
 
@@ -46,44 +46,17 @@ class ScoreResult:
 def map_study(study: Study) -> StudySegmentMaps:
     """Segment maps of every view and volume, from the project's segment mapper.
 
-    When the mapper cannot map some view (a spot view without landmarks, a volume), the
-    whole-body views are mapped on their own, then without volumes: scoring needs the
-    whole-body pair, not every view.
+    Views and volumes the mapper cannot place are listed in ``unmapped`` /
+    ``unmapped_volumes`` with their reason (:func:`mibgkit.anatomy.map_segments`).
 
     Raises
     ------
     MappingError
-        If the mapper is not installed or cannot map the whole-body views.
+        If nothing in the study can be mapped.
     """
-    try:
-        from mibgkit.anatomy import map_segments
-    except ImportError as exc:
-        raise MappingError(f"study {study.info.study_instance_uid}: segment mapper unavailable ({exc})") from exc
-    try:
-        return _as_maps(study, map_segments(study))
-    except MappingError:
-        wb = [i for i, v in enumerate(study.views) if v.kind == "whole_body"]
-        if not wb:
-            raise
-    first: MappingError | None = None
-    for volumes in (study.volumes, []):
-        sub = replace(study, views=[study.views[i] for i in wb], volumes=list(volumes))
-        try:
-            m = _as_maps(sub, map_segments(sub))
-        except MappingError as exc:
-            first = first or exc
-            continue
-        return StudySegmentMaps(views={wb[j]: sm for j, sm in m.views.items()}, volumes=dict(m.volumes))
-    assert first is not None
-    raise first
+    from mibgkit.anatomy import map_segments
 
-
-def _as_maps(study: Study, maps: object) -> StudySegmentMaps:
-    if isinstance(maps, StudySegmentMaps):
-        return maps
-    if isinstance(maps, dict):
-        return StudySegmentMaps(views=dict(maps))
-    raise MappingError(f"study {study.info.study_instance_uid}: mapper returned {type(maps).__name__}")
+    return map_segments(study)
 
 
 def _iso(value: _dt.datetime | None) -> str | None:
