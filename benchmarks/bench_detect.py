@@ -141,13 +141,6 @@ def organ_at_truth(sim: Any, view: str, row: float, col: float) -> str:
     return "+".join(sorted(hits)) if hits else "none (noise/edge)"
 
 
-def _mapper_maps(sim: Any) -> Any:
-    """The project's segment maps of a simulated study, keyed by view name."""
-    from mibgkit.anatomy import map_segments
-
-    return map_segments(sim.study)
-
-
 def collect(seeds: list[int], params: DetectParams) -> dict[str, Any]:
     """Every fused candidate of the tuning studies with its features and truth.
 
@@ -157,6 +150,8 @@ def collect(seeds: list[int], params: DetectParams) -> dict[str, Any]:
     (label > 0: what the FROC counts), ``fp`` (bone candidate on no lesion) and ``hits``
     (global indices of the visible focal lesions it hits); ``n_lesions`` visible lesions.
     """
+    from mibgkit.pipeline import map_study
+
     xs, ys, train, study, bone, fp, hits = [], [], [], [], [], [], []
     n_les = 0
     # Each study twice: on the phantom's true segment maps and on the project's mapper maps, so
@@ -164,7 +159,7 @@ def collect(seeds: list[int], params: DetectParams) -> dict[str, Any]:
     # mm off) as well as the exact ones the lesion-level FROC uses.
     for s, source in [(s, src) for s in seeds for src in ("truth", "mapper")]:
         sim = simulate_case(s)
-        maps = truth_maps(sim) if source == "truth" else _mapper_maps(sim)
+        maps = truth_maps(sim) if source == "truth" else map_study(sim.study)
         det = detect_study(sim.study, maps, params)
         spacing = float(sim.study.views[0].pixel_spacing_mm[0])
         spots = truth_spots(sim, spacing)
