@@ -14,6 +14,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from mibgkit.anatomy.atlas import Proportions
+from mibgkit.anatomy.halo import halo_floor
 from mibgkit.anatomy.model import Landmark
 
 __all__ = ["BodyOutline", "LimbFit", "BodyFit", "body_outline", "fit_body"]
@@ -38,6 +39,9 @@ class BodyOutline:
     field_cols : tuple of int, optional
         First and last column of the scanned field (systems may store zeros outside
         it); the smoothed outline can spill a few pixels beyond.
+    halo : bool
+        A penetration halo (LEHR collimator) was found and kept out of ``mask``
+        (:mod:`mibgkit.anatomy.halo`).
     """
 
     mask: np.ndarray
@@ -45,6 +49,7 @@ class BodyOutline:
     smoothed: np.ndarray
     threshold: float
     field_cols: tuple[int, int] | None = None
+    halo: bool = False
 
 
 @dataclass
@@ -96,7 +101,9 @@ class BodyFit:
 # --------------------------------------------------------------------------- outline
 
 
-def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm: float = 6.0) -> BodyOutline:
+def body_outline(
+    image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm: float = 6.0, halo: bool = False
+) -> BodyOutline:
     """Threshold smoothed counts to find the body and the gaps around the limbs.
 
     Parameters
@@ -107,6 +114,11 @@ def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm
         (row, col) pixel spacing.
     sigma_mm : float
         Gaussian smoothing before thresholding.
+    halo : bool
+        Look for a septal-penetration halo (LEHR collimator) and raise the threshold
+        above it (:func:`mibgkit.anatomy.halo.halo_floor`). Its ratio test is set for
+        the geometric mean of an ANT/POST pair (sparse air counts are suppressed there;
+        a single view's air reads 10x higher, medium-energy images included).
 
     Returns
     -------
@@ -136,9 +148,12 @@ def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm
     fcols = (int(any_cols[0]), int(any_cols[-1])) if any_cols.size else (0, img.shape[1] - 1)
     thr = _outline_threshold(field, photon)
     mask = s > thr
+    floor = halo_floor(img, s, mask, spacing_mm, _largest) if halo else None
+    if floor is not None:  # a penetration halo (LEHR): the outline follows the body, not the halo
+        mask = s > np.maximum(thr, floor)
     lab, n = ndi.label(mask)
     if n == 0:
-        return BodyOutline(mask, mask, s, thr, fcols)
+        return BodyOutline(mask, mask, s, thr, fcols, floor is not None)
     sizes = np.bincount(lab.ravel())
     sizes[0] = 0
     keep = sizes >= 0.05 * sizes.max()
@@ -146,7 +161,17 @@ def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm
     mask = ndi.binary_fill_holes(mask)
     level = float(np.median(s[mask])) if mask.any() else 0.0
     core = mask & ~_valleys(img, spacing_mm, level)
-    return BodyOutline(mask, core, s, thr, fcols)
+    return BodyOutline(mask, core, s, thr, fcols, floor is not None)
+
+
+def _largest(mask: np.ndarray) -> np.ndarray:
+    """The components of ``mask`` at least 5 % the size of the largest."""
+    lab, n = ndi.label(mask)
+    if n == 0:
+        return mask
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    return (sizes >= 0.05 * sizes.max())[lab]
 
 
 def _outline_threshold(s: np.ndarray, photon: float) -> float:
@@ -374,7 +399,8 @@ def fit_body(
     nr = np.arange(int(rows["chin"]), int(rows["shoulder"]))
     nr = nr[(nr >= 0) & (nr < nrow)]
     neck_c = float(np.nanmedian(cc[nr])) if conf.get("neck", 0) > 0 and nr.size and np.isfinite(cc[nr]).any() else None
-    crotch_c = _gap_centre(core, mask, rows["crotch"], 0.03 * H, trunk_mid) if conf.get("crotch", 0) > 0 else None
+    crotch_c = _gap_centre(core, mask, rows["crotch"], 0.03 * H, trunk_mid, _CROTCH_OFF * H) \
+        if conf.get("crotch", 0) > 0 else None
     if neck_c is not None and crotch_c is not None:
         r_n = 0.5 * (rows["chin"] + rows["shoulder"])
         b = (crotch_c - neck_c) / max(rows["crotch"] - r_n, 1.0)
@@ -402,6 +428,9 @@ def fit_body(
     return fit
 
 
+#: Largest distance (share of stature) of the crotch gap from the trunk's centre column
+#: (a gap farther out is the one between a hanging hand and the thigh).
+_CROTCH_OFF = 0.05
 #: Largest gap (share of stature) between the head and the central run below it, and the
 #: least median width of a head block (share of the age-proportioned head width).
 _HEAD_GAP = 0.06
@@ -440,8 +469,15 @@ def _extrap(
     return float(np.interp(frac, f, r)), 0.0
 
 
-def _gap_centre(core: np.ndarray, mask: np.ndarray, row: float, depth: float, guess: float) -> float | None:
-    """Column of the gap between the legs just below the crotch."""
+def _gap_centre(
+    core: np.ndarray, mask: np.ndarray, row: float, depth: float, guess: float, max_off: float | None = None
+) -> float | None:
+    """Column of the gap between the legs just below the crotch.
+
+    Gaps farther than ``max_off`` from ``guess`` (the trunk's centre) are not the
+    crotch: the gap between a hand hanging at the side and the thigh is found on rows
+    just below the crotch level when the legs are not yet apart (small children).
+    """
     cols: list[float] = []
     for r in range(int(round(row)) + 1, min(int(round(row + depth)) + 2, core.shape[0])):
         runs = _runs(core[r])
@@ -450,6 +486,8 @@ def _gap_centre(core: np.ndarray, mask: np.ndarray, row: float, depth: float, gu
         ends, starts = runs[:-1, 1], runs[1:, 0]
         gaps = 0.5 * (ends + starts - 1)
         k = int(np.argmin(np.abs(gaps - guess)))
+        if max_off is not None and abs(gaps[k] - guess) > max_off:
+            continue
         cols.append(float(gaps[k]))
     return float(np.median(cols)) if cols else None
 
