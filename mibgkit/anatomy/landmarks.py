@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
+from mibgkit.anatomy.arms import CREST_LATERAL, crest_col
 from mibgkit.anatomy.atlas import Proportions
 from mibgkit.anatomy.halo import halo_floor
 from mibgkit.anatomy.model import Landmark
@@ -677,7 +678,7 @@ _ABDOMEN_TIP = (0.74, -0.21)
 
 def _edge_axis(
     mask: np.ndarray, r: float, sign: float, mid: float, inset: float, field: tuple[int, int],
-    band: tuple[np.ndarray, float] | None = None,
+    band: tuple[np.ndarray, float] | None = None, crest: float | None = None,
 ) -> float | None:
     """Arm axis column at row ``r`` from the outer edge of the arm band, or None.
 
@@ -687,8 +688,13 @@ def _edge_axis(
     is set just above the air and spills a variable 1-3 % of stature beyond the arm.
     None when the row is outside the image, empty on this side, or the edge is at (or
     blurred beyond) the border of the scanned ``field`` columns (first, last): the arm
-    is cut by the field of view there.
+    is cut by the field of view there. With ``crest`` (and ``band``: images with a
+    penetration halo, ``BodyOutline.halo``) the axis is the arm's crest of the counts
+    at least ``crest`` px from the midline instead (:func:`mibgkit.anatomy.arms.crest_col`),
+    None where there is none.
     """
+    if crest is not None and band is not None:
+        return crest_col(band[0], mask, r, sign, mid, band[1], field, crest)
     ri = int(round(r))
     if not 0 <= ri < mask.shape[0]:
         return None
@@ -712,6 +718,13 @@ def _edge_axis(
             if level > 0 and above.size:
                 pos = float(cols[above[0]])
     return pos - sign * inset
+
+
+def _crest_offset(fit: BodyFit) -> float | None:
+    """Least distance of an arm crest from the midline (px) on halo images, else None."""
+    if fit.outline is None or not fit.outline.halo:
+        return None
+    return CREST_LATERAL * 0.5 * fit.props.shoulder_width * fit.stature_px
 
 
 def _direction(angle_deg: float, sign: float) -> np.ndarray:
@@ -738,13 +751,14 @@ def _axis_angle(
     if fit.outline is not None and fit.outline.field_cols is not None:
         field = fit.outline.field_cols
     band = (fit.outline.smoothed, H) if counts and fit.outline is not None else None
+    halo = _crest_offset(fit)
     result: float | None = None
     for _ in range(2 if band is not None else 1):
         horiz = inset * H / max(np.cos(np.deg2rad(result)), 0.5) if result is not None else inset * H
         angles = []
         for f in np.linspace(0.35, 0.85, 11):
             r = start[0] + f * length * 0.95
-            a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band)
+            a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band, halo)
             if a is None:
                 continue
             ang = float(np.degrees(np.arctan2(sign * (a - start[1]), r - start[0])))
@@ -775,7 +789,7 @@ def _shoulder_from_axis(
     rr, cc = [], []
     for f in np.linspace(0.2, 0.85, 14):
         r = shoulder[0] + f * hum * np.cos(np.deg2rad(th))
-        a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band)
+        a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band, _crest_offset(fit))
         if a is not None:
             rr.append(r)
             cc.append(a)

@@ -46,7 +46,7 @@ def test_extensive_upper_limbs_lie_on_the_arms(extensive):
             seg = sm.labels == label_of(key)
             assert seg.sum() > 20, (sm.view, key)
             shares.append(float(np.mean(dist_mm[seg] <= 20.0)))
-        assert min(shares) >= 0.5 and float(np.mean(shares)) >= 0.85, (sm.view, shares)
+        assert min(shares) >= 0.9, (sm.view, shares)
 
 
 def test_extensive_segments_overlap_the_truth(extensive):
@@ -58,8 +58,8 @@ def test_extensive_segments_overlap_the_truth(extensive):
         for key in SIOPEN_KEYS:
             a, b = sm.labels == label_of(key), tru == label_of(key)
             dice[key] = 2.0 * float((a & b).sum()) / float(a.sum() + b.sum())
-        assert float(np.mean([dice[k] for k in UPPER])) >= 0.35, (sm.view, dice)
-        assert float(np.mean(list(dice.values()))) >= 0.6, (sm.view, dice)
+        assert float(np.mean([dice[k] for k in UPPER])) >= 0.45, (sm.view, dice)
+        assert float(np.mean(list(dice.values()))) >= 0.65, (sm.view, dice)
 
 
 def test_extensive_midline_on_the_body(extensive):
@@ -93,3 +93,30 @@ def test_halo_found_with_lehr_only():
     # with LEHR, 65.9k with the correction; beside the hot trunk the halo stays, see halo.py)
     assert area["LEHR", True] < 0.95 * area["LEHR", False], area
     assert area["LEHR", True] > area["ME", True], area
+
+
+def test_lehr_arms_at_the_sides_hang_at_the_sides():
+    """On a LEHR pair the arm axis is the arm's crest of the counts, not the halo's edge.
+
+    Read from the halo's edge, both arms of this child came out abducted (elbows 5-7 %
+    of stature lateral of the phantom's).
+    """
+    from mibgkit.anatomy.planar import fit_image
+    from mibgkit.phantom.patient import make_patient
+    from mibgkit.phantom.simulation import simulate
+
+    patient = make_patient(7.0, sex="M", seed=3105, pattern="none", arms="sides")
+    sim = simulate(patient, seed=3105, collimator="LEHR")
+    ant, post = sim.study.view("ANT"), sim.study.view("POST")
+    a = np.clip(ant.image.astype(np.float64), 0, None)
+    p = np.clip(post.image.astype(np.float64), 0, None)
+    gm = np.sqrt(a * shift_array(p, pair_shift(a, p)))
+    fit = fit_image(gm, ant.pixel_spacing_mm, 7.0, halo=True)
+    anat = patient.anatomy
+    stature = anat.prop.stature / anat.grid.pixel_mm
+    for side, arm in anat.skeleton.arms.items():
+        sc = anat.placement.to_scanner(np.array([arm.shoulder, arm.elbow, arm.wrist]))
+        truth = sc[:, [0, 2]] / anat.grid.pixel_mm
+        got = np.asarray(fit.arms[side].joints[:3])
+        err = np.hypot(*(got - truth).T) / stature * 100.0
+        assert err[1] < 2.0 and err[2] < 3.0, (side, err)
