@@ -116,9 +116,14 @@ def truth_arm_joints(seed: int) -> tuple[dict[str, list[tuple[float, float]]], f
     return out, float(lm.prop.stature / pix)
 
 
+#: Collimator of the simulated studies (``--collimator``); LEHR studies are cached as
+#: ``case_<seed>_LEHR.npz`` (its 123I penetration halo, see mibgkit/anatomy/halo.py).
+COLLIMATOR = "ME"
+
+
 def load_case(seed: int, cache: Path) -> dict[str, Any]:
     """One phantom study with bone-level truth, from the cache or freshly simulated."""
-    f = cache / f"case_{seed}.npz"
+    f = cache / (f"case_{seed}.npz" if COLLIMATOR == "ME" else f"case_{seed}_{COLLIMATOR}.npz")
     if f.exists():
         d = np.load(f, allow_pickle=False)
         out = {k: d[k] for k in d.files}
@@ -129,7 +134,7 @@ def load_case(seed: int, cache: Path) -> dict[str, Any]:
 
     p = case_params(seed)
     patient = make_patient(p["age"], sex=p["sex"], seed=seed, pattern=p["pattern"], arms=p["arms"])
-    sim = simulate(patient, seed=seed)
+    sim = simulate(patient, seed=seed, collimator=COLLIMATOR)
     a = patient.anatomy
     g = a.grid
     lut = np.zeros(256, np.uint8)
@@ -755,9 +760,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-cached", action="store_true", help="skip seeds not already in the cache")
     ap.add_argument("--figures", type=Path, default=REPO / "docs" / "figures", help="where the overlay PNGs go")
     ap.add_argument("--json", type=Path, help="also write the summary figures (medians, lesion rates) as JSON")
+    ap.add_argument("--collimator", choices=("ME", "LEHR"), default="ME",
+                    help="collimator of the simulated cohort (LEHR: penetration halo; figures only)")
     ap.add_argument("--before-json", type=Path,
                     help="summary JSON of a previous version run on the same seeds: adds a before/after table")
     args = ap.parse_args(argv)
+    global COLLIMATOR
+    COLLIMATOR = args.collimator
     if args.build_atlas or args.build_arm_atlas:
         first, stop = args.atlas_seeds
         if not (0 <= first < stop <= 500):
@@ -766,7 +775,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     seeds = list(range(args.first_seed, args.first_seed + args.n))
     if args.only_cached:
-        seeds = [s for s in seeds if (args.cache / f"case_{s}.npz").exists()]
+        suffix = "" if COLLIMATOR == "ME" else f"_{COLLIMATOR}"
+        seeds = [s for s in seeds if (args.cache / f"case_{s}{suffix}.npz").exists()]
     res = benchmark(seeds, args.cache)
     args.figures.mkdir(parents=True, exist_ok=True)
     nm1 = nm1_figure(args.figures / "segments_nm1.png")

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
+from mibgkit.anatomy.arms import CREST_LATERAL, crest_col
 from mibgkit.anatomy.atlas import Proportions
+from mibgkit.anatomy.halo import halo_floor
 from mibgkit.anatomy.model import Landmark
 
 __all__ = ["BodyOutline", "LimbFit", "BodyFit", "body_outline", "fit_body"]
@@ -38,6 +40,9 @@ class BodyOutline:
     field_cols : tuple of int, optional
         First and last column of the scanned field (systems may store zeros outside
         it); the smoothed outline can spill a few pixels beyond.
+    halo : bool
+        A penetration halo (LEHR collimator) was found and kept out of ``mask``
+        (:mod:`mibgkit.anatomy.halo`).
     """
 
     mask: np.ndarray
@@ -45,6 +50,7 @@ class BodyOutline:
     smoothed: np.ndarray
     threshold: float
     field_cols: tuple[int, int] | None = None
+    halo: bool = False
 
 
 @dataclass
@@ -96,7 +102,9 @@ class BodyFit:
 # --------------------------------------------------------------------------- outline
 
 
-def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm: float = 6.0) -> BodyOutline:
+def body_outline(
+    image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm: float = 6.0, halo: bool = False
+) -> BodyOutline:
     """Threshold smoothed counts to find the body and the gaps around the limbs.
 
     Parameters
@@ -107,6 +115,11 @@ def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm
         (row, col) pixel spacing.
     sigma_mm : float
         Gaussian smoothing before thresholding.
+    halo : bool
+        Look for a septal-penetration halo (LEHR collimator) and raise the threshold
+        above it (:func:`mibgkit.anatomy.halo.halo_floor`). Its ratio test is set for
+        the geometric mean of an ANT/POST pair (sparse air counts are suppressed there;
+        a single view's air reads 10x higher, medium-energy images included).
 
     Returns
     -------
@@ -136,9 +149,12 @@ def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm
     fcols = (int(any_cols[0]), int(any_cols[-1])) if any_cols.size else (0, img.shape[1] - 1)
     thr = _outline_threshold(field, photon)
     mask = s > thr
+    floor = halo_floor(img, s, mask, spacing_mm, _largest) if halo else None
+    if floor is not None:  # a penetration halo (LEHR): the outline follows the body, not the halo
+        mask = s > np.maximum(thr, floor)
     lab, n = ndi.label(mask)
     if n == 0:
-        return BodyOutline(mask, mask, s, thr, fcols)
+        return BodyOutline(mask, mask, s, thr, fcols, floor is not None)
     sizes = np.bincount(lab.ravel())
     sizes[0] = 0
     keep = sizes >= 0.05 * sizes.max()
@@ -146,7 +162,17 @@ def body_outline(image: np.ndarray, spacing_mm: tuple[float, float], *, sigma_mm
     mask = ndi.binary_fill_holes(mask)
     level = float(np.median(s[mask])) if mask.any() else 0.0
     core = mask & ~_valleys(img, spacing_mm, level)
-    return BodyOutline(mask, core, s, thr, fcols)
+    return BodyOutline(mask, core, s, thr, fcols, floor is not None)
+
+
+def _largest(mask: np.ndarray) -> np.ndarray:
+    """The components of ``mask`` at least 5 % the size of the largest."""
+    lab, n = ndi.label(mask)
+    if n == 0:
+        return mask
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    return (sizes >= 0.05 * sizes.max())[lab]
 
 
 def _outline_threshold(s: np.ndarray, photon: float) -> float:
@@ -374,7 +400,8 @@ def fit_body(
     nr = np.arange(int(rows["chin"]), int(rows["shoulder"]))
     nr = nr[(nr >= 0) & (nr < nrow)]
     neck_c = float(np.nanmedian(cc[nr])) if conf.get("neck", 0) > 0 and nr.size and np.isfinite(cc[nr]).any() else None
-    crotch_c = _gap_centre(core, mask, rows["crotch"], 0.03 * H, trunk_mid) if conf.get("crotch", 0) > 0 else None
+    crotch_c = _gap_centre(core, mask, rows["crotch"], 0.03 * H, trunk_mid, _CROTCH_OFF * H) \
+        if conf.get("crotch", 0) > 0 else None
     if neck_c is not None and crotch_c is not None:
         r_n = 0.5 * (rows["chin"] + rows["shoulder"])
         b = (crotch_c - neck_c) / max(rows["crotch"] - r_n, 1.0)
@@ -402,6 +429,9 @@ def fit_body(
     return fit
 
 
+#: Largest distance (share of stature) of the crotch gap from the trunk's centre column
+#: (a gap farther out is the one between a hanging hand and the thigh).
+_CROTCH_OFF = 0.05
 #: Largest gap (share of stature) between the head and the central run below it, and the
 #: least median width of a head block (share of the age-proportioned head width).
 _HEAD_GAP = 0.06
@@ -440,8 +470,15 @@ def _extrap(
     return float(np.interp(frac, f, r)), 0.0
 
 
-def _gap_centre(core: np.ndarray, mask: np.ndarray, row: float, depth: float, guess: float) -> float | None:
-    """Column of the gap between the legs just below the crotch."""
+def _gap_centre(
+    core: np.ndarray, mask: np.ndarray, row: float, depth: float, guess: float, max_off: float | None = None
+) -> float | None:
+    """Column of the gap between the legs just below the crotch.
+
+    Gaps farther than ``max_off`` from ``guess`` (the trunk's centre) are not the
+    crotch: the gap between a hand hanging at the side and the thigh is found on rows
+    just below the crotch level when the legs are not yet apart (small children).
+    """
     cols: list[float] = []
     for r in range(int(round(row)) + 1, min(int(round(row + depth)) + 2, core.shape[0])):
         runs = _runs(core[r])
@@ -450,6 +487,8 @@ def _gap_centre(core: np.ndarray, mask: np.ndarray, row: float, depth: float, gu
         ends, starts = runs[:-1, 1], runs[1:, 0]
         gaps = 0.5 * (ends + starts - 1)
         k = int(np.argmin(np.abs(gaps - guess)))
+        if max_off is not None and abs(gaps[k] - guess) > max_off:
+            continue
         cols.append(float(gaps[k]))
     return float(np.median(cols)) if cols else None
 
@@ -639,7 +678,7 @@ _ABDOMEN_TIP = (0.74, -0.21)
 
 def _edge_axis(
     mask: np.ndarray, r: float, sign: float, mid: float, inset: float, field: tuple[int, int],
-    band: tuple[np.ndarray, float] | None = None,
+    band: tuple[np.ndarray, float] | None = None, crest: float | None = None,
 ) -> float | None:
     """Arm axis column at row ``r`` from the outer edge of the arm band, or None.
 
@@ -649,8 +688,13 @@ def _edge_axis(
     is set just above the air and spills a variable 1-3 % of stature beyond the arm.
     None when the row is outside the image, empty on this side, or the edge is at (or
     blurred beyond) the border of the scanned ``field`` columns (first, last): the arm
-    is cut by the field of view there.
+    is cut by the field of view there. With ``crest`` (and ``band``: images with a
+    penetration halo, ``BodyOutline.halo``) the axis is the arm's crest of the counts
+    at least ``crest`` px from the midline instead (:func:`mibgkit.anatomy.arms.crest_col`),
+    None where there is none.
     """
+    if crest is not None and band is not None:
+        return crest_col(band[0], mask, r, sign, mid, band[1], field, crest)
     ri = int(round(r))
     if not 0 <= ri < mask.shape[0]:
         return None
@@ -674,6 +718,13 @@ def _edge_axis(
             if level > 0 and above.size:
                 pos = float(cols[above[0]])
     return pos - sign * inset
+
+
+def _crest_offset(fit: BodyFit) -> float | None:
+    """Least distance of an arm crest from the midline (px) on halo images, else None."""
+    if fit.outline is None or not fit.outline.halo:
+        return None
+    return CREST_LATERAL * 0.5 * fit.props.shoulder_width * fit.stature_px
 
 
 def _direction(angle_deg: float, sign: float) -> np.ndarray:
@@ -700,13 +751,14 @@ def _axis_angle(
     if fit.outline is not None and fit.outline.field_cols is not None:
         field = fit.outline.field_cols
     band = (fit.outline.smoothed, H) if counts and fit.outline is not None else None
+    halo = _crest_offset(fit)
     result: float | None = None
     for _ in range(2 if band is not None else 1):
         horiz = inset * H / max(np.cos(np.deg2rad(result)), 0.5) if result is not None else inset * H
         angles = []
         for f in np.linspace(0.35, 0.85, 11):
             r = start[0] + f * length * 0.95
-            a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band)
+            a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band, halo)
             if a is None:
                 continue
             ang = float(np.degrees(np.arctan2(sign * (a - start[1]), r - start[0])))
@@ -737,7 +789,7 @@ def _shoulder_from_axis(
     rr, cc = [], []
     for f in np.linspace(0.2, 0.85, 14):
         r = shoulder[0] + f * hum * np.cos(np.deg2rad(th))
-        a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band)
+        a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band, _crest_offset(fit))
         if a is not None:
             rr.append(r)
             cc.append(a)

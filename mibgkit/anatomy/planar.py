@@ -47,7 +47,8 @@ class Painted:
 
 
 def fit_image(
-    image: np.ndarray, spacing_mm: tuple[float, float], age_years: float | None, *, where: str = "image"
+    image: np.ndarray, spacing_mm: tuple[float, float], age_years: float | None, *, where: str = "image",
+    halo: bool = False,
 ) -> BodyFit:
     """Landmarks of one image, or :class:`MappingError` when no body is found.
 
@@ -61,6 +62,10 @@ def fit_image(
         Patient age (proportions); None uses :data:`mibgkit.anatomy.atlas.DEFAULT_AGE`.
     where : str
         File/view named in the error message.
+    halo : bool
+        Look for a penetration halo (LEHR) and keep it out of the outline
+        (:func:`mibgkit.anatomy.landmarks.body_outline`); validated on ANT/POST
+        geometric means only.
 
     Returns
     -------
@@ -72,7 +77,7 @@ def fit_image(
         raise MappingError(f"not a planar image (shape {img.shape})", where)
     if not np.isfinite(img).any() or float(np.nanmax(img)) <= 0:
         raise MappingError("image is empty (no counts): no body found", where)
-    outline = body_outline(img, spacing_mm)
+    outline = body_outline(img, spacing_mm, halo=halo)
     frac = float(outline.mask.mean())
     if frac < 0.01:
         raise MappingError("no body found (no soft-tissue outline above the background)", where)
@@ -343,6 +348,6 @@ def map_pair(ant: PlanarView, post: PlanarView, age_years: float | None = None) 
     shift = pair_shift(a, p)
     gm = np.sqrt(a * shift_array(p, shift))
     where = f"{_where(ant)} + {_where(post)} (geometric mean)"
-    fit = fit_image(gm, ant.pixel_spacing_mm, age_years, where=where)
+    fit = fit_image(gm, ant.pixel_spacing_mm, age_years, where=where, halo=True)
     back = (-shift[0], -shift[1])
     return _segment_map(fit, "ANT", ant.pixel_spacing_mm), _segment_map(fit, "POST", post.pixel_spacing_mm, back)
