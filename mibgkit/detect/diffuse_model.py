@@ -23,6 +23,8 @@ gracefully when the mask is off:
 
 Each is averaged over the views where the segment is mapped (ANT and POST must agree
 for a high value). With the number of focal spots found in the segment (capped at 4),
+the summed confidence of all its bone candidates, proposed or not (``sconf``: the
+expected number of foci, including those too faint to be proposed one by one),
 two segment-group indicators (trunk, skull) and the study context -- the mean ``fls`` of
 the study's other segments, entering only as a product with the segment's own
 evidence (diffuse disease is multifocal, so evidence weighs more in a study with
