@@ -202,7 +202,11 @@ def _hotspots(study: Study, det: Detection, by_index: dict[int, SegmentMap], p: 
             name = organ_at(det.frames.get(b.view), b.row, b.col, b.area_mm2, ap)
             organ_groups.setdefault(name, []).append(f)
     if p.diffuse_method == "model":
-        out.extend(diffuse_hotspots(det.views, out, p, len(out)))
+        cand_conf: dict[str, list[float]] = {}
+        for f in det.candidates:
+            if f.label:
+                cand_conf.setdefault(SIOPEN_KEYS[f.label - 1], []).append(f.confidence)
+        out.extend(diffuse_hotspots(det.views, out, p, len(out), candidate_confidence=cand_conf))
     else:
         # Focal spots explain abnormal bone only in segments with at most 3 of them, where the
         # count decides the grade; with more, the grade is >= 4 anyway and the abnormal extent

@@ -23,6 +23,8 @@ gracefully when the mask is off:
 
 Each is averaged over the views where the segment is mapped (ANT and POST must agree
 for a high value). With the number of focal spots found in the segment (capped at 4),
+the summed confidence of all its bone candidates, proposed or not (``sconf``: the
+expected number of foci, including those too faint to be proposed one by one),
 two segment-group indicators (trunk, skull) and the study context -- the mean ``fls`` of
 the study's other segments, entering only as a product with the segment's own
 evidence (diffuse disease is multifocal, so evidence weighs more in a study with
@@ -168,8 +170,15 @@ def view_features(va: ViewAnalysis, params: DetectParams) -> dict[str, np.ndarra
     return out
 
 
+#: Cap of the summed candidate confidences of one segment (``sconf``): beyond a few
+#: likely foci the grade is >= 4 anyway and the extent decides.
+SCONF_CAP = 6.0
+
+
 def segment_features(
-    per_view: Sequence[Mapping[str, np.ndarray]], n_foci: Mapping[str, int]
+    per_view: Sequence[Mapping[str, np.ndarray]],
+    n_foci: Mapping[str, int],
+    candidate_confidence: Mapping[str, Sequence[float]] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Model inputs of every segment mapped on at least one view.
 
@@ -179,18 +188,34 @@ def segment_features(
         :func:`view_features` of each view.
     n_foci : dict
         Segment key -> focal bone spots proposed in it.
+    candidate_confidence : dict, optional
+        Segment key -> confidences of every fused bone candidate in it, proposed or
+        not (the focal model's probability that each is a lesion). When None, each
+        proposed spot counts as one sure candidate.
 
     Returns
     -------
     dict
         Segment key -> feature name -> value: each of :data:`VIEW_FEATURES` (mean over
         the views where the segment is mapped), ``fls_max`` (larger view), ``foci``
-        (capped at 4), ``trunk`` and ``skull`` (0/1), ``study_fls`` (mean ``fls_max``
-        of the other eleven segments) and the context products ``ctx_fls`` =
-        ``study_fls * fls``, ``ctx_fs3`` = ``study_fls * fs3``.
+        (capped at 4), ``sconf`` (sum of the candidates' confidences, capped at
+        :data:`SCONF_CAP`: the expected number of foci, including those too faint to be
+        proposed one by one), ``trunk`` and ``skull`` (0/1), the study context
+        ``study_fls`` (mean ``fls_max`` of the other eleven segments) and ``study_foci``
+        (mean capped ``foci`` of the other eleven), and the context products
+        ``ctx_fls`` = ``study_fls * fls``, ``ctx_fs3`` = ``study_fls * fs3``,
+        ``ctx_foci`` = ``study_foci * foci``, ``ctx_sconf`` = ``study_foci * sconf``
+        (evidence weighs more in a study with disease elsewhere; context alone is zero).
     """
     fls_max = {k: max((float(v[k][0]) for v in per_view if k in v), default=0.0) for k in SIOPEN_KEYS}
     total = sum(fls_max.values())
+    foci = {k: float(min(int(n_foci.get(k, 0)), 4)) for k in SIOPEN_KEYS}
+    foci_total = sum(foci.values())
+    if candidate_confidence is None:
+        sconf = {k: min(float(n_foci.get(k, 0)), SCONF_CAP) for k in SIOPEN_KEYS}
+    else:
+        sconf = {k: min(float(np.sum(candidate_confidence.get(k, ()))), SCONF_CAP) for k in SIOPEN_KEYS}
+    n_other = len(SIOPEN_KEYS) - 1
     out: dict[str, dict[str, float]] = {}
     for key in SIOPEN_KEYS:
         vals = [v[key] for v in per_view if key in v]
@@ -199,12 +224,16 @@ def segment_features(
         mean = np.mean(vals, axis=0)
         f = {name: float(x) for name, x in zip(VIEW_FEATURES, mean)}
         f["fls_max"] = fls_max[key]
-        f["foci"] = float(min(int(n_foci.get(key, 0)), 4))
+        f["foci"] = foci[key]
+        f["sconf"] = sconf[key]
         f["trunk"] = float(key in _TRUNK)
         f["skull"] = float(key == "skull")
-        f["study_fls"] = (total - fls_max[key]) / (len(SIOPEN_KEYS) - 1)
+        f["study_fls"] = (total - fls_max[key]) / n_other
+        f["study_foci"] = (foci_total - foci[key]) / n_other
         f["ctx_fls"] = f["study_fls"] * f["fls"]
         f["ctx_fs3"] = f["study_fls"] * f["fs3"]
+        f["ctx_foci"] = f["study_foci"] * f["foci"]
+        f["ctx_sconf"] = f["study_foci"] * f["sconf"]
         out[key] = f
     return out
 
@@ -314,6 +343,7 @@ def diffuse_calls(
     n_foci: Mapping[str, int],
     params: DetectParams,
     model: DiffuseModel | None = None,
+    candidate_confidence: Mapping[str, Sequence[float]] | None = None,
 ) -> dict[str, DiffuseCall]:
     """Diffuse band of every mapped segment.
 
@@ -326,6 +356,9 @@ def diffuse_calls(
     params : DetectParams
     model : DiffuseModel, optional
         Defaults to ``load_model(params.diffuse_model_file)``.
+    candidate_confidence : dict, optional
+        Segment key -> confidences of all its bone candidates (see
+        :func:`segment_features`).
 
     Returns
     -------
@@ -333,7 +366,7 @@ def diffuse_calls(
         Segment key -> DiffuseCall.
     """
     m = model or load_model(params.diffuse_model_file)
-    feats = segment_features([view_features(va, params) for va in views.values()], n_foci)
+    feats = segment_features([view_features(va, params) for va in views.values()], n_foci, candidate_confidence)
     keys = list(feats)
     if not keys:
         return {}
@@ -368,6 +401,7 @@ def diffuse_hotspots(
     params: DetectParams,
     n0: int = 0,
     model: DiffuseModel | None = None,
+    candidate_confidence: Mapping[str, Sequence[float]] | None = None,
 ) -> list[Hotspot]:
     """One diffuse bone finding per segment the model puts in band 1-3 (grade 4-6).
 
@@ -382,6 +416,8 @@ def diffuse_hotspots(
     n0 : int
         Number of proposals before these (for the ids).
     model : DiffuseModel, optional
+    candidate_confidence : dict, optional
+        Segment key -> confidences of all its fused bone candidates, proposed or not.
 
     Returns
     -------
@@ -394,7 +430,8 @@ def diffuse_hotspots(
     for h in focal:
         if h.category == "bone" and h.pattern == "focal" and h.segment in n_foci:
             n_foci[h.segment] += 1
-    calls = diffuse_calls({name: va for name, (_, _, va) in views.items()}, n_foci, params, model)
+    calls = diffuse_calls({name: va for name, (_, _, va) in views.items()}, n_foci, params, model,
+                          candidate_confidence)
     out: list[Hotspot] = []
     for key in SIOPEN_KEYS:
         c = calls.get(key)

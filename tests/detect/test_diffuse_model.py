@@ -79,7 +79,12 @@ def test_diffuse_phantom_bands(diffuse_sim: Any, maps_of: Any) -> None:
     truth = diffuse_sim.truth.siopen
     n_foci = {k: sum(h.segment == k and h.pattern == "focal" and h.category == "bone" for h in det.hotspots)
               for k in SIOPEN_KEYS}
-    calls = diffuse_calls({n: va for n, (_, _, va) in det.views.items()}, n_foci, DEFAULT_PARAMS)
+    conf: dict[str, list[float]] = {}
+    for f in det.candidates:
+        if f.label:
+            conf.setdefault(SIOPEN_KEYS[f.label - 1], []).append(f.confidence)
+    calls = diffuse_calls({n: va for n, (_, _, va) in det.views.items()}, n_foci, DEFAULT_PARAMS,
+                          candidate_confidence=conf)
     high = [k for k in SIOPEN_KEYS if truth[k] >= 4]
     assert sum(calls[k].band > 0 for k in high) >= len(high) - 2
     assert calls["right_lower_limb_proximal"].band == 3  # truth grade 6
