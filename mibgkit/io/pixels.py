@@ -366,9 +366,10 @@ def _rle_decode(v: HeaderValues, fragments: list[bytes] | None, n_frames: int) -
     dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
     rows, cols = int(v.get("Rows")), int(v.get("Columns"))
     pixels = rows * cols
+    out = np.empty((n_frames, rows, cols), dtype=dtype)
+    flat = out.reshape(n_frames, pixels).view(np.uint8)
     n_segments = bits // 8
-    frames = []
-    for fragment in fragments:
+    for i, fragment in enumerate(fragments):
         if len(fragment) < 64 or int.from_bytes(fragment[:4], "little") != n_segments:
             return None
         try:
@@ -377,12 +378,8 @@ def _rle_decode(v: HeaderValues, fragments: list[bytes] | None, n_frames: int) -
             return None
         if len(frame) != pixels * n_segments:
             return None
-        frames.append(frame)
-    if len(frames) != n_frames:
-        return None
-    # one array over the decoded bytes (a single frame is not copied at all)
-    data = frames[0] if n_frames == 1 else bytearray().join(frames)
-    return np.frombuffer(data, dtype=dtype).reshape(n_frames, rows, cols)
+        flat[i] = np.frombuffer(frame, dtype=np.uint8)
+    return out
 
 
 def decode_frames(
