@@ -24,7 +24,12 @@ Usage::
 
     python benchmarks/bench_convert.py [--studies 200] [--work /tmp/mibgkit-bench-convert]
                                        [--reps 3] [--before /tmp/old_pkg] [--reuse-archive]
+                                       [--tools dcm2niix,mibgkit1,mibgkit2,dicom2nifti]
                                        [--markdown docs/benchmarks/convert.md]
+
+With ``--markdown``, a page that holds the markers ``<!-- bench_convert:begin -->`` and
+``<!-- bench_convert:end -->`` gets only the text between them replaced (the rest of the
+page, e.g. the discussion of the figures, stays); any other file is written whole.
 """
 
 from __future__ import annotations
@@ -346,7 +351,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3, help="runs per tool (medians are reported)")
     parser.add_argument("--before", type=Path, default=None,
                         help="folder holding an older copy of the mibgkit package, benchmarked as 'before'")
+    parser.add_argument("--tools", default=",".join(TOOL_KEYS),
+                        help=f"comma-separated subset of {', '.join(TOOL_KEYS)} (dcm2niix is always run: "
+                             "it is the reference)")
     args = parser.parse_args(argv)
+    chosen = {t.strip() for t in args.tools.split(",") if t.strip()} | {"dcm2niix"}
+    unknown = chosen - set(TOOL_KEYS)
+    if unknown:
+        parser.error(f"unknown tools: {', '.join(sorted(unknown))}")
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
 
@@ -369,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
                           lambda out, res: check_baseline(cases, res[1])),
     }
     for workers in (1, 2):
+        if f"mibgkit{workers}" not in chosen:
+            continue
         if args.before is not None:
             tools[f"mibgkit convert --workers {workers} (before)"] = (
                 lambda out, w=workers: run_mibgkit(archive, out, w, args.before),
@@ -376,8 +390,9 @@ def main(argv: list[str] | None = None) -> int:
         tools[f"mibgkit convert --workers {workers}"] = (
             lambda out, w=workers: run_mibgkit(archive, out, w),
             lambda out, res: check_mibgkit(cases, out))
-    tools["dicom2nifti"] = (lambda out: run_dicom2nifti(archive, out, cases),
-                            lambda out, res: check_baseline(cases, res[1]))
+    if "dicom2nifti" in chosen:
+        tools["dicom2nifti"] = (lambda out: run_dicom2nifti(archive, out, cases),
+                                lambda out, res: check_baseline(cases, res[1]))
 
     walls: dict[str, list[float]] = {name: [] for name in tools}
     cpus: dict[str, list[float]] = {name: [] for name in tools}
@@ -392,10 +407,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rep {rep + 1}: {name}: {walls[name][-1]:.1f} s wall, {cpus[name][-1]:.1f} s CPU", flush=True)
     checks = {}
     sizes = {}
+    voxel_types: dict[str, int] = {}
     for i, (name, (_, check)) in enumerate(tools.items()):
         DTYPES.clear()
         checks[name] = check(work / f"out_{i}", last[name])
-        if name == "mibgkit convert --workers 2":
+        if name.startswith("mibgkit convert") and not name.endswith("(before)"):
             voxel_types = dict(DTYPES)
         sizes[name] = sum(p.stat().st_size for p in (work / f"out_{i}").rglob("*.nii.gz")) / 2**20
 
@@ -434,11 +450,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     raw = ["", "Every run (wall s / CPU s): " + "; ".join(
         f"{name}: " + ", ".join(f"{w:.1f}/{c:.1f}" for w, c in zip(walls[name], cpus[name])) for name in tools) + "."]
-    main_tool = "mibgkit convert --workers 2"
-    paired = [d / m for d, m in zip(walls["dcm2niix -z y"], walls[main_tool])]
-    raw += ["", f"Paired per repetition, `{main_tool}` throughput vs dcm2niix (wall): "
-            + ", ".join(f"{r:.2f}x" for r in paired) + f". Voxel types written by `{main_tool}`: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(voxel_types.items())) + "."]
+    for name in tools:
+        if not name.startswith("mibgkit"):
+            continue
+        paired = [d / m for d, m in zip(walls["dcm2niix -z y"], walls[name])]
+        raw += ["", f"Paired per repetition, `{name}` throughput vs dcm2niix (wall): "
+                + ", ".join(f"{r:.2f}x" for r in paired) + f" (median {statistics.median(paired):.2f}x)."]
+    raw += ["", "Voxel types written by mibgkit: " + ", ".join(f"{k} {v}" for k, v in sorted(voxel_types.items()))
+            + "."]
     footer = [
         "",
         "Correct = every stored image of the study (each planar frame; the SPECT volume) is in the "
@@ -449,9 +468,24 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(header + lines + raw + footer) + "\n"
     print(text)
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text)
+        write_markdown(args.markdown, text)
     return 0
+
+
+TOOL_KEYS = ("dcm2niix", "mibgkit1", "mibgkit2", "dicom2nifti")
+BEGIN, END = "<!-- bench_convert:begin -->", "<!-- bench_convert:end -->"
+
+
+def write_markdown(path: Path, text: str) -> None:
+    """Write ``text`` between the markers of an existing page, else as the whole file."""
+    old = path.read_text() if path.is_file() else ""
+    if BEGIN in old and END in old and old.index(BEGIN) < old.index(END):
+        head, rest = old.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        body = text.split("\n", 2)[2] if text.startswith("# ") else text  # the page keeps its own title
+        text = f"{head}{BEGIN}\n{body}{END}{tail}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def _deflate() -> str:

@@ -113,6 +113,42 @@ def _keyword(tag: int) -> str:
     if kw is None:
         kw = _KEYWORDS[tag] = keyword_for_tag(tag)
     return kw
+@lru_cache(maxsize=256)
+def _plan(present: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """What :meth:`DeidPolicy.header_fields` does for a header with these tags (in file
+    order), worked out once per tag layout (files of one series share it).
+
+    Returns
+    -------
+    keywords : tuple of str
+        :data:`SIDECAR_KEYWORDS` present, in that order.
+    private : tuple of (str, str)
+        ``("(gggg,eeee)", "removed (private)")`` per private tag, in file order.
+    actions : tuple of (str, str)
+        Per Basic Profile keyword present (file order, patient characteristics left out):
+        ``"uid"``, ``"date"`` or the text recorded for it (``removed``, ``emptied``, ``replaced``).
+    """
+    have = set(present)
+    keywords = tuple(kw for kw, tag in _SIDECAR_TAGS if tag in have)
+    private = []
+    actions = []
+    for tag in present:  # tags only: converting every raw value would be slow
+        if tag >> 16 & 1:  # odd group: private
+            private.append((f"({tag >> 16:04X},{tag & 0xFFFF:04X})", "removed (private)"))
+            continue
+        kw = _keyword(tag)
+        action = BASIC_PROFILE.get(kw)
+        if action is None or (kw in _CHARACTERISTICS):
+            continue
+        if kw in _UIDS or action == "U":
+            actions.append((kw, "uid"))
+        elif kw in _DATE_KEYWORDS:
+            actions.append((kw, "date"))
+        else:
+            actions.append((kw, {"X": "removed", "Z": "emptied", "D": "replaced"}.get(action, "removed")))
+    return keywords, tuple(private), tuple(actions)
+
+
 _D = TypeVar("_D", bound=_dt.date)  # a date or a datetime
 
 
@@ -208,34 +244,25 @@ class DeidPolicy:
             Keyword (or private tag) -> what was done: ``removed``, ``emptied``,
             ``replaced``, ``uid replaced``, ``date shifted``. Empty when not de-identifying.
         """
-        fields: dict[str, Any] = {}
-        removed: dict[str, str] = {}
         values = as_values(ds)
-        present = [int(t) for t in values.ds.keys()]
-        have = set(present)
-        for kw, tag in _SIDECAR_TAGS:
-            if tag in have:
-                value = values.get(kw)
-                if value not in (None, ""):
-                    fields[kw] = _jsonable(value)
+        keywords, private, actions = _plan(tuple(values.tags()))
+        fields: dict[str, Any] = {}
+        for kw in keywords:
+            value = values.get(kw)
+            if value not in (None, ""):
+                fields[kw] = _jsonable(value)
         if not self.enabled:
-            return fields, removed
-        for tag in present:  # tags only: converting every raw value would be slow
-            if tag >> 16 & 1:  # odd group: private
-                removed[f"({tag >> 16:04X},{tag & 0xFFFF:04X})"] = "removed (private)"
-                continue
-            kw = _keyword(tag)
-            action = BASIC_PROFILE.get(kw)
-            if action is None or (kw in _CHARACTERISTICS):
-                continue
-            if kw in _UIDS or action == "U":
+            return fields, {}
+        removed = dict(private)
+        for kw, action in actions:
+            if action == "uid":
                 removed[kw] = "uid replaced"
                 if kw in fields:
                     fields[kw] = self.uid(str(fields[kw]))
-            elif kw in _DATE_KEYWORDS:
+            elif action == "date":
                 self._date_field(kw, fields, removed, patient_id)
             else:
-                removed[kw] = {"X": "removed", "Z": "emptied", "D": "replaced"}.get(action, "removed")
+                removed[kw] = action
                 fields.pop(kw, None)
         return fields, removed
 

@@ -294,15 +294,120 @@ def integer_by_header(values: Any) -> bool:
                 and (abs(intercepts) <= 2**23).all())
 
 
-def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
+def _unscaled(values: Any) -> bool:
+    """Every frame's Rescale Slope 1 and Intercept 0 (counts = stored values)."""
+    from mibgkit.io.pixels import rescale
+
+    try:
+        slopes, intercepts = rescale(values, int(values.get("NumberOfFrames", 1) or 1))
+    except (TypeError, ValueError):
+        return False
+    return bool((slopes == 1).all() and (intercepts == 0).all())
+
+
+def _stored_image(sources: list[Any], shape: tuple[int, ...], headers: dict[str, Any],
+                  image: np.ndarray) -> np.ndarray | None:
+    """The counts to write, rebuilt from the stored integers the loader decoded, or None.
+
+    Each 2-D plane is its source's stored frame flipped, mirrored and cropped as its
+    :class:`~mibgkit.io.model.StoredFrame` says (the model's contract), for objects of at
+    most 16 bits with Rescale Slope 1 and Intercept 0, i.e. where the loader's float32
+    counts are exactly these integers. The range and the cast are computed on the frames
+    as stored (contiguous); the flips are applied to the narrow result. A strided sample
+    of ``image`` (the float32 counts) is compared as a guard; None (the float32 path) for
+    anything else.
+    """
+    import numpy as np
+
+    if not sources or not all(_unscaled(headers[p]) for p in dict.fromkeys(s.path for s in sources)):
+        return None
+    h, w = shape[-2:]
+    crops = []
+    for s in sources:
+        raw = getattr(headers.get(s.path), "stored_pixels", None)
+        if (raw is None or raw.ndim != 3 or raw.dtype.kind not in "iu" or raw.dtype.itemsize > 2
+                or not 0 < s.frame <= raw.shape[0] or tuple(raw.shape[1:]) != tuple(s.stored_shape)):
+            return None
+        rows, cols = raw.shape[1:]
+        # the crop in stored coordinates (flips undone), then the flips
+        r0 = rows - s.row_offset - h if s.flipped_rows else s.row_offset
+        c0 = cols - s.col_offset - w if s.mirrored else s.col_offset
+        if r0 < 0 or c0 < 0 or r0 + h > rows or c0 + w > cols:
+            return None
+        crops.append((raw, s.frame - 1, r0, c0, s.flipped_rows, s.mirrored))
+    if len(shape) == 2:
+        raw, i, r0, c0, flip, mirror = crops[0]
+        stored = raw[i, r0:r0 + h, c0:c0 + w]
+        data = _narrow_integers(stored)
+        data = data[::-1] if flip else data
+        data = data[:, ::-1] if mirror else data
+    else:
+        raw = crops[0][0]
+        whole = len(crops) == raw.shape[0] and all(  # the object's frames in order, as stored
+            c[0] is raw and c[1] == k and c[2:] == (0, 0, False, False) for k, c in enumerate(crops))
+        if whole and tuple(raw.shape) == tuple(shape):
+            data = _narrow_integers(raw)
+        else:
+            planes = [r[i, a:a + h, b:b + w] for r, i, a, b, _, _ in crops]
+            data = _narrow_integers(np.stack([p[::-1] if f else p for p, (_, _, _, _, f, _) in zip(planes, crops)]))
+            if any(c[5] for c in crops):
+                if not all(c[5] for c in crops):
+                    return None
+                data = data[:, :, ::-1]
+    if data.shape != tuple(shape) or not np.array_equal(data[::_GUARD_STEP], image[::_GUARD_STEP]):
+        return None
+    return data
+
+
+#: Every n-th row (or slice) of an image rebuilt from stored integers is compared with the
+#: loader's float32 counts (:func:`_stored_image`).
+_GUARD_STEP = 16
+
+
+def _narrow_integers(data: np.ndarray) -> np.ndarray:
+    """Integers in the first of :data:`~mibgkit.convert.nifti.INTEGER_TYPES` that holds their
+    range: the type and values :func:`~mibgkit.convert.nifti.narrowest` gives for the same
+    counts as float32."""
+    import numpy as np
+
+    from mibgkit.convert.nifti import INTEGER_TYPES
+
+    if data.size == 0:
+        return data
+    lo, hi = int(data.min()), int(data.max())
+    for name in INTEGER_TYPES:
+        info = np.iinfo(name)
+        if info.min <= lo and hi <= info.max:
+            if data.dtype == name:
+                return data
+            if data.dtype == np.uint16 and name == "int16":
+                return data.view(np.int16)  # same bits for 0..32767
+            return data.astype(name)
+    return data.astype(np.int32)  # pragma: no cover - 16-bit values always fit int32
+
+
+def _counts(image: np.ndarray, sources: list[Any], headers: dict[str, Any]) -> np.ndarray:
+    """The voxels to write: integers in the narrowest type when the counts are integers,
+    from the stored values when the loader kept them (:func:`_stored_image`), else from the
+    float32 counts (:func:`~mibgkit.convert.nifti.narrowest`); same type and values either way."""
     import numpy as np
 
     from mibgkit.convert.nifti import narrowest
 
+    stored = _stored_image(sources, image.shape, headers, image)
+    if stored is not None:
+        return stored
+    paths = list(dict.fromkeys(s.path for s in sources))
+    # integer counts stay integers, exactly (a volume's frames may come from several objects)
+    return narrowest(np.asarray(image, dtype=np.float32), integer=all(integer_by_header(headers[p]) for p in paths))
+
+
+def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
+    import numpy as np
+
     hdr = headers[view.source.path]
     spacing = [float(view.pixel_spacing_mm[1]), float(view.pixel_spacing_mm[0])]  # (col, row), as ITK
-    # integer counts stay integers, exactly
-    data = narrowest(np.asarray(view.image, dtype=np.float32), integer=integer_by_header(hdr))
+    data = _counts(view.image, [view.source], headers)
 
     def encode() -> bytes:
         from mibgkit.convert.nifti import nifti_gz_bytes
@@ -345,11 +450,10 @@ def _planar_item(view: PlanarView, headers: dict[str, Any], opts: ConvertOptions
 def _volume_item(vol: Volume, headers: dict[str, Any], opts: ConvertOptions) -> _Item:
     import numpy as np
 
-    from mibgkit.convert.nifti import DATATYPES, narrowest
+    from mibgkit.convert.nifti import DATATYPES
 
     paths = list(dict.fromkeys(s.path for s in vol.sources))
-    # integer counts stay integers, exactly (a volume's frames may come from several objects)
-    data = narrowest(vol.array, integer=all(integer_by_header(headers[p]) for p in paths))
+    data = _counts(vol.array, list(vol.sources), headers)
 
     def encode() -> bytes:
         from mibgkit.convert.nifti import nifti_gz_bytes
@@ -530,7 +634,9 @@ class _StudyRun:
 
 
 def _convert_loaded(job: StudyJob, run: _StudyRun) -> None:
+    from mibgkit.io.headers import light_headers
     from mibgkit.io.loader import load_headers, studies_from_headers
+    from mibgkit.io.pixels import keep_stored_pixels
 
     opts = run.opts
     if opts.fmt != "nifti":
@@ -538,8 +644,11 @@ def _convert_loaded(job: StudyJob, run: _StudyRun) -> None:
 
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(max(1, opts.threads))
     # The loader's own parse of each header is reused for the sidecar (no second dcmread).
-    parsed, skipped = load_headers([f.path for f in job.files], strict=False)
-    collection = studies_from_headers(parsed, skipped, assume_view=opts.assume_view, strict=False)
+    # Plain files are parsed without pydicom (same values; pydicom reads a file only when needed).
+    with light_headers():
+        parsed, skipped = load_headers([f.path for f in job.files], strict=False)
+    with keep_stored_pixels():  # the stored integers too: written without a float32 round trip
+        collection = studies_from_headers(parsed, skipped, assume_view=opts.assume_view, strict=False)
     dataset_of = {h.path: h.values for h in parsed}  # cached values, decoded once per file
     for skip in collection.skipped:
         if skip.path in run.outcomes:

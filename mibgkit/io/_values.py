@@ -12,6 +12,7 @@ deferred values, or a pydicom configuration other than the defaults.
 from __future__ import annotations
 
 import math
+import os
 import re
 import struct
 from collections.abc import Iterable
@@ -25,7 +26,7 @@ from pydicom.dataelem import RawDataElement, empty_value_for_VR
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
-__all__ = ["HeaderValues", "as_values", "floats", "strings"]
+__all__ = ["HeaderValues", "as_values", "floats", "read_light", "strings"]
 
 _ABSENT: Final = object()
 _SLOW: Final = object()  # "let pydicom decode this one"
@@ -206,7 +207,12 @@ class HeaderValues:
         The dataset; its raw elements are decoded on first access.
     """
 
-    __slots__ = ("_ds", "_elements", "_cache", "_items", "_fast", "_origin")
+    __slots__ = ("_ds", "_elements", "_cache", "_items", "_fast", "_origin", "_path", "_meta", "stored_pixels")
+
+    #: The stored (integer) pixels as decoded, before rescale, shape (frames, rows, cols):
+    #: set by :func:`mibgkit.io.pixels.decode_frames` only inside
+    #: :func:`mibgkit.io.pixels.keep_stored_pixels`, else None.
+    stored_pixels: Any
 
     def __init__(self, ds: Dataset) -> None:
         self._ds: Dataset | None = ds
@@ -215,6 +221,24 @@ class HeaderValues:
         self._items: dict[str, list[HeaderValues]] = {}
         self._fast = _pydicom_defaults()
         self._origin: tuple[HeaderValues, int, int] | None = None
+        self._path: str | None = None
+        self._meta: Elements | None = None  # file meta elements of a file parsed by read_light
+        self.stored_pixels = None
+
+    @classmethod
+    def _file(cls, elements: Elements, meta: Elements, path: str) -> HeaderValues:
+        """A whole file parsed by :func:`read_light`; pydicom reads it only if ever needed."""
+        self = cls.__new__(cls)
+        self._ds = None
+        self._elements = elements
+        self._cache = {}
+        self._items = {}
+        self._fast = True
+        self._origin = None
+        self._path = path
+        self._meta = meta
+        self.stored_pixels = None
+        return self
 
     @classmethod
     def _item(cls, elements: Elements, parent: HeaderValues, tag: int, index: int) -> HeaderValues:
@@ -226,16 +250,59 @@ class HeaderValues:
         self._items = {}
         self._fast = parent._fast
         self._origin = (parent, tag, index)
+        self._path = None
+        self._meta = None
+        self.stored_pixels = None
         return self
 
     @property
     def ds(self) -> Dataset:
-        """The pydicom dataset (for a sequence item: pydicom's own parse of that item)."""
+        """The pydicom dataset (for a sequence item: pydicom's own parse of that item; for a
+        file parsed by :func:`read_light`: pydicom's own parse of the file, read now)."""
         if self._ds is None:
-            assert self._origin is not None
-            parent, tag, index = self._origin
-            self._ds = parent.ds[tag].value[index]  # pydicom parses the sequence, with its character set
+            if self._origin is not None:
+                parent, tag, index = self._origin
+                self._ds = parent.ds[tag].value[index]  # pydicom parses the sequence, with its character set
+            else:
+                from mibgkit.io.headers import read_header  # the loader's own pydicom read
+
+                assert self._path is not None
+                self._ds = read_header(self._path)
         return self._ds
+
+    @property
+    def loaded_dataset(self) -> Dataset | None:
+        """The pydicom dataset if one exists already (never reads the file)."""
+        return self._ds
+
+    def tags(self) -> list[int]:
+        """Tags of the top-level elements in file order (no file meta), as ``Dataset.keys()``."""
+        if self._meta is not None:
+            return list(self._elements)
+        return [int(t) for t in self.ds.keys()]
+
+    def raw_element(self, tag: int) -> Any:
+        """The element as stored (pydicom ``RawDataElement``/``DataElement``, or a ``(VR, bytes)``
+        pair of a file or item parsed here); None when absent. Not decoded."""
+        return self._elements.get(tag)
+
+    def meta(self, keyword: str) -> str:
+        """A File Meta Information value as text (e.g. ``TransferSyntaxUID``); '' when absent."""
+        if self._meta is not None:
+            tag = _tag(keyword)
+            elem = self._meta.get(tag) if tag is not None else None
+            if elem is None:
+                return ""
+            return elem[1].decode("latin-1").rstrip(" \x00")
+        if self._origin is not None:
+            return ""
+        meta = getattr(self.ds, "file_meta", None)
+        return str(meta.get(keyword, "")) if meta is not None else ""
+
+    @property
+    def transfer_syntax(self) -> str:
+        """Transfer Syntax UID of the file ('' when unknown or for a sequence item)."""
+        return self.meta("TransferSyntaxUID")
 
     def get(self, keyword: str, default: Any = None) -> Any:
         """Value of ``keyword``, ``default`` when the element is absent (as ``Dataset.get``)."""
@@ -327,3 +394,167 @@ def floats(value: object, n: int) -> np.ndarray | None:
     if len(v) != n or not all(math.isfinite(x) for x in v):
         return None
     return np.array(v, dtype=np.float64)
+
+
+# ------------------------------------------------------------ reading a file without pydicom
+#: Transfer syntaxes :func:`read_light` parses -> implicit VR (all little endian, not deflated).
+_LIGHT_SYNTAXES: Final = {
+    "1.2.840.10008.1.2": True,  # Implicit VR Little Endian
+    "1.2.840.10008.1.2.1": False,  # Explicit VR Little Endian
+    "1.2.840.10008.1.2.5": False,  # RLE Lossless (encapsulated pixel data, explicit VR dataset)
+}
+#: Largest file :func:`read_light` reads whole (bigger files go to pydicom, which defers values).
+LIGHT_MAX_BYTES: Final = 16 << 20
+_ALL_VRS = frozenset(
+    "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
+)
+_ALL_VR_NAMES = {name.encode("ascii"): name for name in _ALL_VRS}
+_PIXEL_DATA_TAG = 0x7FE00010
+_EXPLICIT_SHORT = struct.Struct("<HH2sH")
+
+
+def _undefined_end(buf: bytes, pos: int, implicit: bool, depth: int = 0) -> int | None:
+    """End (after the Sequence Delimitation Item) of an undefined-length SQ or encapsulated
+    Pixel Data value starting at ``pos``; None for anything malformed."""
+    n = len(buf)
+    if depth > 16:
+        return None
+    while pos + 8 <= n:
+        group, element, length = _IMPLICIT_HEAD.unpack_from(buf, pos)
+        tag = group << 16 | element
+        pos += 8
+        if tag == _SEQ_END:
+            return pos if length == 0 else None
+        if tag != _ITEM:
+            return None
+        if length != _UNDEFINED:
+            pos += length
+            continue
+        while True:  # an undefined-length item: elements until the Item Delimitation Item
+            found = _element(buf, pos, implicit)
+            if found is None:
+                return None
+            tag, _vr, start, length = found
+            if tag == _ITEM_END:
+                pos = start
+                break
+            if length == _UNDEFINED:
+                end = _undefined_end(buf, start, implicit, depth + 1)
+                if end is None:
+                    return None
+                pos = end
+            else:
+                pos = start + length
+    return None
+
+
+def _element(buf: bytes, pos: int, implicit: bool) -> tuple[int, str | None, int, int] | None:
+    """(tag, VR, value start, length) of the element header at ``pos``; None when malformed."""
+    if pos + 8 > len(buf):
+        return None
+    if implicit:
+        group, element, length = _IMPLICIT_HEAD.unpack_from(buf, pos)
+        return group << 16 | element, None, pos + 8, length
+    group, element, vr_bytes, length = _EXPLICIT_SHORT.unpack_from(buf, pos)
+    tag = group << 16 | element
+    if group == 0xFFFE:  # item and delimiter tags have no VR
+        return tag, None, pos + 8, _LONG.unpack_from(buf, pos + 4)[0]
+    vr = _ALL_VR_NAMES.get(vr_bytes)
+    if vr is None:
+        return None
+    if vr in _LONG_LENGTH_VRS:
+        if pos + 12 > len(buf):
+            return None
+        return tag, vr, pos + 12, _LONG.unpack_from(buf, pos + 8)[0]
+    return tag, vr, pos + 8, length
+
+
+def _parse_file(buf: bytes) -> tuple[Elements, Elements] | None:
+    """(elements, file meta) of a Part 10 file in one of :data:`_LIGHT_SYNTAXES`, else None."""
+    n = len(buf)
+    if n < 132 or buf[128:132] != b"DICM":
+        return None
+    meta: Elements = {}
+    pos = 132
+    while pos + 8 <= n and buf[pos : pos + 2] == b"\x02\x00":
+        found = _element(buf, pos, False)
+        if found is None:
+            return None
+        tag, vr, start, length = found
+        if vr is None or length == _UNDEFINED or start + length > n or tag in meta:
+            return None
+        meta[tag] = (vr, buf[start : start + length])
+        pos = start + length
+    syntax = meta.get(0x00020010)
+    if syntax is None:
+        return None
+    implicit = _LIGHT_SYNTAXES.get(syntax[1].decode("latin-1").rstrip(" \x00"))
+    if implicit is None:
+        return None
+    elements: Elements = {}
+    last = -1
+    while pos < n:
+        found = _element(buf, pos, implicit)
+        if found is None:
+            return None
+        tag, vr, start, length = found
+        if tag <= last or tag >> 16 in (0x0002, 0xFFFE):
+            return None  # out of order, repeated, meta or item tags: pydicom's call
+        last = tag
+        if length == _UNDEFINED:
+            if tag != _PIXEL_DATA_TAG and (vr or _dictionary_vr(tag)) != "SQ":
+                return None
+            end = _undefined_end(buf, start, implicit)
+            if end is None:
+                return None
+        else:
+            end = start + length
+            if end > n:
+                return None
+        if tag == _PIXEL_DATA_TAG:  # as pydicom keeps it (raw), with the value already read
+            elements[tag] = RawDataElement(
+                BaseTag(tag), vr, length, buf[start:end], start, implicit, True, True
+            )
+        else:
+            elements[tag] = (vr, buf[start:end])
+        pos = end
+    return (elements, meta) if elements else None
+
+
+def read_light(path: str) -> HeaderValues | None:
+    """Parse a plain DICOM file without pydicom, or None to let pydicom read it.
+
+    Handled: a Part 10 file (preamble and ``DICM``) of at most :data:`LIGHT_MAX_BYTES` in
+    Implicit or Explicit VR Little Endian or RLE Lossless, whose elements are in
+    ascending tag order with valid VRs, defined lengths (undefined only for sequences
+    and encapsulated Pixel Data, whose ends are found) and no value running past the
+    end of the file, with pydicom's default value conversion. Everything else (other
+    transfer syntaxes, truncated or malformed files, files without a preamble) returns
+    None and is read by pydicom as before. Values are then decoded by
+    :class:`HeaderValues` exactly as for a pydicom-read file, and anything it leaves to
+    pydicom (non-ASCII text, unusual values) makes pydicom read the file on first need.
+
+    Parameters
+    ----------
+    path : str
+
+    Returns
+    -------
+    HeaderValues or None
+    """
+    if not _pydicom_defaults():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > LIGHT_MAX_BYTES:
+                return None
+            buf = fh.read()
+    except OSError:
+        return None
+    try:
+        parsed = _parse_file(buf)
+    except (struct.error, UnicodeDecodeError):
+        return None
+    if parsed is None:
+        return None
+    return HeaderValues._file(parsed[0], parsed[1], path)

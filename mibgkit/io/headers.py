@@ -8,17 +8,20 @@ costs one header parse per file and no pixel I/O.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import InitVar, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from mibgkit.errors import DicomReadError, NotDicomError, WrongModalityError
-from mibgkit.io._values import HeaderValues, as_values, strings
+from mibgkit.io._values import HeaderValues, as_values, read_light, strings
 
 __all__ = [
     "ObjectKind",
@@ -26,6 +29,7 @@ __all__ = [
     "read_header",
     "classify",
     "read_and_classify",
+    "light_headers",
     "DICOMDIR_CLASS",
 ]
 
@@ -59,7 +63,24 @@ _NM_TYPES: dict[str, ObjectKind] = {
 }
 # Header values above this size stay on disk until needed (pixel data, big private blobs).
 _DEFER_BYTES = 4096
+_LIGHT: ContextVar[bool] = ContextVar("mibgkit_light_headers", default=False)
 _DICM_OFFSET = 128
+
+
+class _Dataset:
+    """``Header.ds``: the pydicom dataset, read on first access when the header was parsed
+    without pydicom (:func:`mibgkit.io._values.read_light`)."""
+
+    def __get__(self, obj: Header | None, objtype: type | None = None) -> Dataset:
+        if obj is None:
+            raise AttributeError("ds")  # no class-level default: the dataclass field stays required
+        ds = obj.__dict__.get("_ds")
+        if ds is None:
+            ds = obj.__dict__["_ds"] = obj.values.ds
+        return ds
+
+    def __set__(self, obj: Header, value: Dataset | None) -> None:
+        obj.__dict__["_ds"] = value
 
 
 @dataclass
@@ -70,8 +91,10 @@ class Header:
     ----------
     path : str
         The file.
-    ds : pydicom.dataset.Dataset
-        The dataset; large values (pixel data) are deferred, read on first access.
+    ds : pydicom.dataset.Dataset or None
+        The dataset; large values (pixel data) are deferred, read on first access. None
+        when ``cached`` was parsed without pydicom: pydicom then reads the file on the
+        first access to ``ds``.
     kind : str
         ``"whole_body"``, ``"static"``, ``"dynamic"``, ``"gated"``, ``"tomo"``,
         ``"gated_tomo"``, ``"recon"`` (a multi-frame reconstructed volume),
@@ -106,7 +129,11 @@ class Header:
     n_frames: int = field(init=False)
 
     def __post_init__(self, cached: HeaderValues | None) -> None:
-        v = self.values = cached if cached is not None and cached.ds is self.ds else HeaderValues(self.ds)
+        ds = self.__dict__.get("_ds")
+        if cached is not None and (ds is None or cached.loaded_dataset is ds):
+            v = self.values = cached
+        else:
+            v = self.values = HeaderValues(self.ds)
         self.modality = str(v.get("Modality", "") or "").upper()
         self.sop_class_uid = str(v.get("SOPClassUID", "") or "")
         self.sop_instance_uid = str(v.get("SOPInstanceUID", "") or "")
@@ -117,8 +144,10 @@ class Header:
     @property
     def transfer_syntax(self) -> str:
         """Transfer Syntax UID of the file."""
-        meta = getattr(self.ds, "file_meta", None)
-        return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+        return self.values.transfer_syntax
+
+
+Header.ds = _Dataset()  # type: ignore[assignment]  # read lazily (set after the dataclass: the field stays required)
 
 
 def _int(value: object, default: int) -> int:
@@ -238,10 +267,13 @@ def classify(ds: Dataset, path: str | Path) -> Header:
     WrongModalityError
         Not an NM image, NM secondary capture, or a PET/CT/NM slice series.
     """
-    p = str(path)
-    v = HeaderValues(ds)
-    meta = getattr(ds, "file_meta", None)
-    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    return _classify(HeaderValues(ds), ds, str(path))
+
+
+def _classify(v: HeaderValues, dataset: Dataset | None, p: str) -> Header:
+    """:func:`classify` of cached values (``dataset`` None: parsed without pydicom)."""
+    ds = cast(Dataset, dataset)  # None is accepted by Header: read on first access
+    media_class = v.meta("MediaStorageSOPClassUID")
     sop_class = str(v.get("SOPClassUID", "") or media_class)
     if sop_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in v:
         return Header(p, ds, "dicomdir", "SOPClassUID", v)
@@ -270,8 +302,33 @@ def classify(ds: Dataset, path: str | Path) -> Header:
 
 
 def read_and_classify(path: str | Path) -> Header:
-    """:func:`read_header` then :func:`classify`."""
+    """:func:`read_header` then :func:`classify`.
+
+    Inside :func:`light_headers`, a plain file (:func:`mibgkit.io._values.read_light`:
+    Little Endian or RLE Lossless Part 10, well formed) is parsed without pydicom, with the
+    same values and outcome; pydicom reads it later only if something needs its dataset.
+    """
+    if _LIGHT.get():
+        light = read_light(str(path))
+        if light is not None:
+            return _classify(light, None, str(path))
     return classify(read_header(path), path)
+
+
+@contextmanager
+def light_headers() -> Iterator[None]:
+    """Within this context, :func:`read_and_classify` (and so :func:`mibgkit.io.loader.load_headers`)
+    parses plain files without pydicom (:func:`mibgkit.io._values.read_light`).
+
+    Same values, kinds and errors; pydicom reads a file only when something needs its
+    dataset (e.g. a value with a character set, or a codec other than RLE). Used by the
+    batch converter; :func:`mibgkit.load` keeps pydicom's parse (one ``dcmread`` per file).
+    """
+    token = _LIGHT.set(True)
+    try:
+        yield
+    finally:
+        _LIGHT.reset(token)
 
 
 def file_size(path: str) -> int:

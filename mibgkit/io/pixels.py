@@ -9,23 +9,43 @@ the same size as the header.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
-from pydicom.tag import Tag
 
 from mibgkit.errors import MissingTagError, PixelDataError
 from mibgkit.io._values import HeaderValues, as_values
 from mibgkit.io.headers import file_size
 
-__all__ = ["DEFAULT_MAX_PIXEL_BYTES", "expected_nbytes", "check_pixel_data", "decode_frames", "rescale"]
+__all__ = ["DEFAULT_MAX_PIXEL_BYTES", "expected_nbytes", "check_pixel_data", "decode_frames", "keep_stored_pixels",
+           "rescale"]
 
 #: Largest decoded pixel array accepted for one object (1 GiB); NM objects are far smaller.
 DEFAULT_MAX_PIXEL_BYTES = 1 << 30
 _PIXEL_DATA = 0x7FE00010
 _UNDEFINED = 0xFFFFFFFF
+_KEEP_STORED: ContextVar[bool] = ContextVar("mibgkit_keep_stored_pixels", default=False)
+
+
+@contextmanager
+def keep_stored_pixels() -> Iterator[None]:
+    """Within this context :func:`decode_frames` also keeps the decoded stored values.
+
+    They go to ``HeaderValues.stored_pixels`` of the object (shape (frames, rows, cols),
+    the decoder's integer type, before rescale), so a caller that writes integers (the
+    batch converter) need not convert the float32 counts back. Outside the context
+    nothing is kept (no second copy of the pixels in memory).
+    """
+    token = _KEEP_STORED.set(True)
+    try:
+        yield
+    finally:
+        _KEEP_STORED.reset(token)
 
 
 def _int(v: HeaderValues, keyword: str, path: str, default: int | None = None) -> int:
@@ -109,7 +129,7 @@ def _check(v: HeaderValues, path: str, max_bytes: int) -> list[bytes] | None:
             f"{max_bytes / 2**20:.0f} MiB limit",
             path,
         )
-    elem = v.ds._dict[Tag(_PIXEL_DATA)]  # raw element: length and offset without reading the value
+    elem = v.raw_element(_PIXEL_DATA)  # raw element: length and offset without reading the value
     if isinstance(elem, RawDataElement):
         length, value, tell = elem.length, elem.value, elem.value_tell
     else:
@@ -214,12 +234,15 @@ _NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}  # Implicit / Explicit
 def _native_bytes(v: HeaderValues, path: str, count: int) -> bytes | memoryview:
     """The first ``count`` bytes of native Pixel Data, read straight from the file when deferred
     (no second header parse, no copy into the dataset)."""
-    elem = v.ds._dict[Tag(_PIXEL_DATA)]
+    elem = v.raw_element(_PIXEL_DATA)
     if isinstance(elem, RawDataElement) and elem.value is None:
         with open(path, "rb") as fh:
             fh.seek(elem.value_tell)
             return fh.read(count)
-    return memoryview(v.ds.PixelData)[:count] if elem.value is not None else b""
+    if elem.value is None:
+        return b""
+    # the raw bytes are the value pydicom gives for little-endian OB/OW (no second parse)
+    return memoryview(elem.value if isinstance(elem, RawDataElement) else v.ds.PixelData)[:count]
 
 
 def _native_view(v: HeaderValues, path: str, n_frames: int) -> np.ndarray | None:
@@ -228,8 +251,7 @@ def _native_view(v: HeaderValues, path: str, n_frames: int) -> np.ndarray | None
     Only for the plain case (one sample, all allocated bits stored); anything else goes
     through pydicom's decoders, which handle masking, sign extension and byte order.
     """
-    meta = getattr(v.ds, "file_meta", None)
-    if meta is None or str(meta.get("TransferSyntaxUID", "")) not in _NATIVE_LE:
+    if v.transfer_syntax not in _NATIVE_LE:
         return None
     bits = int(v.get("BitsAllocated"))
     if bits not in (8, 16, 32) or int(v.get("BitsStored", bits) or bits) != bits:
@@ -297,7 +319,7 @@ def _split_fragments(data: bytes | bytearray | memoryview, n_frames: int) -> lis
 
 def _encapsulated_value(v: HeaderValues, path: str) -> bytes | None:
     """Encapsulated Pixel Data bytes, read straight from the file when deferred (to its end)."""
-    elem = v.ds._dict[Tag(_PIXEL_DATA)]
+    elem = v.raw_element(_PIXEL_DATA)
     if isinstance(elem, RawDataElement) and elem.value is None:
         if elem.value_tell is None:
             return None
@@ -315,12 +337,7 @@ def _rle_fragments(v: HeaderValues, path: str, n_frames: int) -> list[bytes] | N
     bits stored, no Extended Offset Table); None sends everything else to pydicom.
     """
     fragments = None
-    meta = getattr(v.ds, "file_meta", None)
-    if (
-        meta is not None
-        and str(meta.get("TransferSyntaxUID", "")) == _RLE_LOSSLESS
-        and "ExtendedOffsetTable" not in v
-    ):
+    if v.transfer_syntax == _RLE_LOSSLESS and "ExtendedOffsetTable" not in v:
         bits = _int(v, "BitsAllocated", path)
         stored = v.get("BitsStored", bits)
         if bits in (8, 16) and stored not in (None, "") and int(stored) == bits:
@@ -405,6 +422,8 @@ def decode_frames(
         raw = raw[None]
     if raw.shape[0] != n_frames:
         raise PixelDataError(f"decoded {raw.shape[0]} frames, header says {n_frames}", path)
+    if _KEEP_STORED.get():
+        v.stored_pixels = raw
     out = raw.astype(np.float32)
     slopes, intercepts = rescale(v, n_frames)
     if np.any(slopes != 1):
@@ -412,6 +431,8 @@ def decode_frames(
     if np.any(intercepts != 0):
         out += intercepts.astype(np.float32)[:, None, None]
     # Free the cached decoded array; the float32 copy is what the model keeps.
-    v.ds._pixel_array = None
-    v.ds._pixel_id = {}
+    loaded = v.loaded_dataset
+    if loaded is not None:
+        loaded._pixel_array = None
+        loaded._pixel_id = {}
     return out
