@@ -35,6 +35,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,11 @@ class ConvertOptions:
         Passed to the loader for a study with a single unknown view.
     threads : int
         SimpleITK threads per task (1 when several tasks run at once).
+    fast_paths : bool
+        Parse plain headers without pydicom and write integer voxels from the stored
+        values (default). False reads every header with pydicom and narrows the float32
+        counts; the outputs are byte-identical either way (a check, and a way out if a
+        file ever trips the fast paths).
     """
 
     in_root: str
@@ -105,6 +111,7 @@ class ConvertOptions:
     policy: DeidPolicy = field(default_factory=DeidPolicy)
     assume_view: ViewName | None = None
     threads: int = 1
+    fast_paths: bool = True
 
     def fingerprint(self) -> dict[str, Any]:
         """What must not change for a finished study to be reused."""
@@ -645,9 +652,11 @@ def _convert_loaded(job: StudyJob, run: _StudyRun) -> None:
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(max(1, opts.threads))
     # The loader's own parse of each header is reused for the sidecar (no second dcmread).
     # Plain files are parsed without pydicom (same values; pydicom reads a file only when needed).
-    with light_headers():
+    fast = opts.fast_paths
+    with light_headers() if fast else nullcontext():
         parsed, skipped = load_headers([f.path for f in job.files], strict=False)
-    with keep_stored_pixels():  # the stored integers too: written without a float32 round trip
+    # the stored integers too: written without a float32 round trip
+    with keep_stored_pixels() if fast else nullcontext():
         collection = studies_from_headers(parsed, skipped, assume_view=opts.assume_view, strict=False)
     dataset_of = {h.path: h.values for h in parsed}  # cached values, decoded once per file
     for skip in collection.skipped:
@@ -895,6 +904,7 @@ def convert_tree(
     scheduler: Any = None,
     progress: bool = False,
     key: bytes | None = None,
+    fast_paths: bool = True,
 ) -> ConvertReport:
     """Convert every study under ``in_root`` into ``out_root``.
 
@@ -924,6 +934,8 @@ def convert_tree(
     key : bytes, optional
         HMAC key for patient keys, UIDs and date shifts; ``mibgkit.io.deid.load_key()``
         by default (the loader's).
+    fast_paths : bool
+        See :class:`ConvertOptions` (same outputs; False = pydicom for every header).
 
     Returns
     -------
@@ -944,7 +956,8 @@ def convert_tree(
     policy = DeidPolicy(enabled=deidentify, keep_dates=keep_dates, key=key if key is not None else load_key())
     parallel = scheduler is not None or workers > 1
     opts = ConvertOptions(str(src if src.is_dir() else src.parent), str(dst), template, fmt, policy,
-                          assume_view, threads=1 if parallel else max(1, os.cpu_count() or 1))
+                          assume_view, threads=1 if parallel else max(1, os.cpu_count() or 1),
+                          fast_paths=fast_paths)
     _remove_leftovers(dst)
     # Local workers are forked before the scan: their start overlaps it.
     pool = _start_pool(opts, workers) if scheduler is None and workers > 1 else None
