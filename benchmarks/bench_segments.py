@@ -42,7 +42,7 @@ U_RANGE = (-1.7, 1.7, 0.008)
 #: which a pixel is painted. The Dice-optimal threshold of a probabilistic atlas lies
 #: near half the Dice reached (Dice ~0.8-0.9 here -> ~0.42, below the 0.5 of an
 #: argmax); chosen on the atlas seeds 0-49 by split-half cross-validation (0.35-0.5 tried).
-REGION_SMOOTH = 1.5
+REGION_SMOOTH = 1.0
 #: Groups (named by their first bone) learned without holes.
 FILLED_GROUPS = ("skull_vault",)
 REGION_THRESHOLD = 0.42
@@ -119,6 +119,104 @@ def truth_arm_joints(seed: int) -> tuple[dict[str, list[tuple[float, float]]], f
 #: Collimator of the simulated studies (``--collimator``); LEHR studies are cached as
 #: ``case_<seed>_LEHR.npz`` (its 123I penetration halo, see mibgkit/anatomy/halo.py).
 COLLIMATOR = "ME"
+def truth_levels(seed: int) -> dict[str, tuple[float, float]]:
+    """Truth body levels of one phantom case: name -> (row, col) on the body axis, ANT normalized.
+
+    Re-creates the phantom's placement like :func:`truth_arm_joints` (no voxels are
+    simulated); names: head_top, chin, shoulder (shoulder line), hip (hip joints), crotch,
+    knee, ankle, sole.
+    """
+    from mibgkit.phantom.anatomy_model import expected_weight_kg, proportions
+    from mibgkit.phantom.body import Placement, landmarks, soft_tissue_shapes
+    from mibgkit.phantom.patient import WB_COLS
+    from mibgkit.phantom.skeleton import build_skeleton
+
+    p = case_params(seed)
+    rng = np.random.default_rng([int(seed), 7])
+    age = float(np.clip(p["age"], 1.0, 18.0))
+    weight = round(expected_weight_kg(age, p["sex"]) * float(rng.uniform(0.85, 1.15)), 1)
+    tilt = float(rng.uniform(-1.5, 1.5))
+    offs = (float(rng.uniform(0, 40)), float(rng.uniform(-12, 12)))
+    pix = float(rng.choice([2.21, 2.26, 2.33, 2.40]))
+    lm = landmarks(proportions(age, p["sex"], weight))
+    skel = build_skeleton(lm, p["arms"])
+    ext = [s.extent() for s in soft_tissue_shapes(lm, skel.arm_soft)]
+    lo, hi = np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)
+    corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
+    r0 = 35.0 + offs[0] - Placement(0.0, 0.0, 0.0, tilt).to_scanner(corners)[:, 0].min()
+    place = Placement(r0, 0.0, WB_COLS / 2 * pix + offs[1], tilt)
+    z = {"head_top": 0.0, "chin": lm.z_chin, "shoulder": lm.z_shoulder, "hip": lm.z_hip, "crotch": lm.z_crotch,
+         "knee": lm.z_knee, "ankle": lm.z_ankle, "sole": lm.z_sole}
+    out: dict[str, tuple[float, float]] = {}
+    for k, v in z.items():
+        sc = place.to_scanner(np.array([v, 0.0, 0.0]))
+        out[k] = (float(sc[0] / pix), float(sc[2] / pix))
+    return out
+
+
+#: Ages of the trunk-profile templates and the age kernel (sd, years) that averages the
+#: atlas cases into them; floor added to the learned spread of each template feature.
+LEVEL_AGES = (1.0, 3.0, 5.0, 7.0, 10.0, 15.0, 18.0)
+LEVEL_AGE_KERNEL = 2.5
+LEVEL_SPREAD_FLOOR = 0.02
+
+
+def build_levels(seeds: list[int], cache: Path) -> None:
+    """Learn the body-axis profile templates of :mod:`mibgkit.anatomy.levels` (``trunk_levels``).
+
+    Per atlas case the landmark fit without the refinement gives the priors and the
+    profile; the profile is resampled between the phantom's true shoulder line and hip
+    joints (:func:`truth_levels`) and averaged per age with a Gaussian age kernel.
+    """
+    from mibgkit.anatomy.levels import PROFILE_T, axis_profile, sample_profile
+    from mibgkit.anatomy.planar import fit_image, pair_shift, shift_array
+
+    profs, ages, off = [], [], []
+    for seed in seeds:
+        c = load_case(seed, cache)
+        a, p = c["img_ANT"].astype(float), c["img_POST"].astype(float)
+        gm = np.sqrt(np.clip(a, 0, None) * np.clip(shift_array(p, pair_shift(a, p)), 0, None))
+        try:
+            fit = fit_image(gm, tuple(c["meta"]["spacing"]), c["meta"]["age"], refine=False)
+        except Exception as exc:
+            print(f"seed {seed}: {exc}", file=sys.stderr)
+            continue
+        if fit.cut.get("top") or fit.cut.get("bottom"):
+            continue
+        t = truth_levels(seed)
+        sh, hp = t["shoulder"][0], t["hip"][0]
+        profs.append(sample_profile(axis_profile(gm, fit), np.array(sh), np.array(hp)))
+        ages.append(float(fit.props.age_years))
+        off.append(((fit.rows["trunk_shoulder"] - sh) / fit.stature_px, (fit.rows["hip"] - hp) / fit.stature_px))
+    P = np.stack(profs)  # (n, 5, nT)
+    A = np.asarray(ages)
+    offs = np.asarray(off)
+    means, spreads = [], []
+    for age in LEVEL_AGES:
+        w = np.exp(-0.5 * ((A - age) / LEVEL_AGE_KERNEL) ** 2)
+        w /= w.sum()
+        m = np.tensordot(w, P, axes=1)
+        sd = np.sqrt(np.tensordot(w, (P - m) ** 2, axes=1)) + LEVEL_SPREAD_FLOOR
+        means.append(np.round(m, 4).tolist())
+        spreads.append(np.round(sd, 4).tolist())
+    med = np.median(offs, axis=0)
+    path = REPO / "mibgkit" / "data" / "atlas_planar.json"
+    data = json.loads(path.read_text())
+    data["trunk_levels"] = {
+        "_comment": "body-axis profile templates of mibgkit.anatomy.levels (t = PROFILE_T: 0 shoulder line, "
+                    "1 hip joints; features: log band counts, log left, log right, left-right asymmetry, central "
+                    "width / length), per age; prior_offset / prior_sd: proportion prior minus true level and its "
+                    "sd, fractions of the measured length. Built by bench_segments.py --build-levels from the "
+                    f"phantom truth of seeds {min(seeds)}-{max(seeds)} ({len(profs)} cases).",
+        "t": [float(PROFILE_T[0]), float(PROFILE_T[-1]), int(PROFILE_T.size)],
+        "ages": list(LEVEL_AGES),
+        "prior_offset": [round(float(x), 5) for x in med],
+        "prior_sd": [round(float(x), 5) for x in offs.std(axis=0)],
+        "mean": means,
+        "spread": spreads,
+    }
+    path.write_text(_dump(data))
+    print(f"wrote trunk_levels to {path} from {len(profs)} cases; prior offset {med}, sd {offs.std(axis=0)}")
 
 
 def load_case(seed: int, cache: Path) -> dict[str, Any]:
@@ -178,11 +276,13 @@ def _planar_views(c: dict[str, Any]) -> tuple[Any, Any]:
 # ------------------------------------------------------------------------- atlas build
 
 
-def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_distal: bool = False) -> None:
+def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_distal: bool = False,
+                trunk_only: bool = False) -> None:
     """Learn the body-frame regions (per view) from phantom truth and write them to the atlas.
 
     With ``arms_only`` only the arm limb-frame regions are replaced (the arm joints
-    changed, the rest of the atlas did not); ``arm_distal`` also learns the forearm and
+    changed, the rest of the atlas did not); with ``trunk_only`` only the body-frame
+    regions (head, spine, thoracic cage, pelvis: the trunk levels changed); ``arm_distal`` also learns the forearm and
     hand frames instead of leaving them to the capsule atlas.
     """
     from scipy import ndimage as ndi
@@ -294,6 +394,9 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
         for v in limb_regions:
             keep = [it for it in data["limb_regions"][v] if it["limb"] != "arm"]
             data["limb_regions"][v] = [it for it in limb_regions[v] if it["limb"] == "arm"] + keep
+    elif trunk_only:
+        data["regions"] = regions
+        data["regions_built_from"] = {"seeds": [min(seeds), max(seeds)], "n_cases": n_ok}
     else:
         data["regions"] = regions
         data["limb_regions"] = limb_regions
@@ -354,6 +457,15 @@ def _dump(data: dict[str, Any]) -> str:
                     lines.append(f'   {{"bones": {json.dumps(r["bones"])}, "polygons": [\n     {polys}]}}{sep}')
                 lines.append("  ]" + ("," if j < len(views) - 1 else ""))
             lines.append(" }" + end)
+        elif k == "trunk_levels":
+            parts = []
+            for a, b in v.items():
+                if a in ("mean", "spread"):
+                    rows = ",\n   ".join(json.dumps(f) for age in b for f in [age])
+                    parts.append(f"{json.dumps(a)}: [\n   {rows}]")
+                else:
+                    parts.append(f"{json.dumps(a)}: {json.dumps(b)}")
+            lines.append(f' "{k}": {{\n  ' + ",\n  ".join(parts) + f"\n }}{end}")
         elif isinstance(v, dict):
             inner = ",\n  ".join(f"{json.dumps(a)}: {json.dumps(b)}" for a, b in v.items())
             lines.append(f' "{k}": {{\n  {inner}\n }}{end}')
@@ -390,6 +502,10 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
     any_hits, any_total, any_ceiling = 0, 0, 0
     # the same with SegmentMap.nearest_segment (bone within TOL_MM), mapper and truth map
     tol_hits, tol_ceiling, tol_any_hits, tol_any_ceiling = 0, 0, 0, 0
+    # lesions counted on the views where their own segment is on top in projection (the
+    # truth map shows it at the centre): [lesions with such a view, right on every such
+    # view, right on at least one], exact and within TOL_MM
+    top = {"exact": [0, 0, 0], "tol": [0, 0, 0]}
     for seed in seeds:
         c = load_case(seed, cache)
         ant, post = _planar_views(c)
@@ -435,6 +551,12 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
                 tcould.append(truth_maps[vi].nearest_segment(pos[0], pos[1], max_mm=TOL_MM) == seg)
                 tol_hits += int(tgot[-1])
                 tol_ceiling += int(tcould[-1])
+            for key, mine, truth in (("exact", got, could), ("tol", tgot, tcould)):
+                on = [m for m, t_ in zip(mine, truth) if t_]
+                if on:
+                    top[key][0] += 1
+                    top[key][1] += int(all(on))
+                    top[key][2] += int(any(on))
             if got:
                 any_total += 1
                 any_hits += int(any(got))
@@ -444,7 +566,7 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
     return {"dice": dices, "by_arms": by_arms, "lesions": (hits, total, ceiling),
             "lesions_any": (any_hits, any_total, any_ceiling),
             "lesions_tol": (tol_hits, total, tol_ceiling), "lesions_tol_any": (tol_any_hits, any_total, tol_any_ceiling),
-            "times": times, "fails": fails, "joint_err": joint_err,
+            "times": times, "fails": fails, "joint_err": joint_err, "lesions_top": top,
             "n": len(seeds)}
 
 
@@ -572,22 +694,27 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "0.80-0.82, pelvis 0.92-0.93; 0.36 for the sliver of skull at the top of the thorax spot), where mapping "
         "the spots on their own gave 0.00-0.07 (abdomen) or failed (thorax). Locating a spot costs 0.1-0.2 s CPU.",
         "- Atlas (mibgkit/data/atlas_planar.json): head, spine, thoracic cage and pelvis as per-view polygons in a "
-        "body frame (s: vertex 0, chin 1, shoulder line 2, hip joints 3, knees 4; u: half-widths of the head and "
-        "shoulder outline, from the hips down the age-proportioned hip half-width of the measured stature), placed "
+        "body frame (s: vertex 0, chin 1, shoulder line 2, hip joints 3, knees 4; u: half-width of the head "
+        "outline, from the shoulders down the age-proportioned shoulder and hip half-widths of the measured "
+        "stature), placed "
         "by a piecewise-affine warp on the landmark grid; femur/tibia/humerus as per-view polygons in limb frames "
         "(between detected joints); forearms and hands as tapered capsules. Polygons were built by "
         "`--build-atlas` from the phantom population (seeds 0-49), per bone, with the bone → segment table in "
         "segments.json deciding labels. Per view the bone nearer the camera is painted; the humeri are painted "
         "over the trunk regions. All constants above were measured or tuned on seeds 0-49 only.",
         "- Trunk regions are a probabilistic atlas: per view the share of the 50 atlas cases in which each "
-        "body-frame cell (0.004 s x 0.008 u, ~0.7 px) shows each bone, smoothed by 1.5 cells; a cell is painted "
+        "body-frame cell (0.004 s x 0.008 u, ~0.7 px) shows each bone, smoothed by 1.0 cell; a cell is painted "
         "with its most probable segment when that probability exceeds 0.42 (the Dice-optimal threshold of a "
         "probabilistic map lies near half the Dice reached, below the 0.5 of an argmax; chosen by split-half "
         "cross-validation on seeds 0-49). Holes are kept: the gaps between ribs and between vertebrae that the "
         "cases agree on are stored as inner contours and painted with the even-odd rule (not in the skull: the "
-        "phantom's face lacks the maxilla, which a real face has, see NM1). The trunk is registered on the "
-        "shoulder line of the age proportions alone (`BodyFit.rows['trunk_shoulder']`; the arms keep the level "
-        "blended with the width-rise detection).",
+        "phantom's face lacks the maxilla, which a real face has, see NM1). The trunk has its own levels and "
+        "axis (mibgkit/anatomy/levels.py): the shoulder line and hip joints registered on a body-axis profile "
+        "template (counts and outline width along the midline, learned per age on seeds 0-49) with a prior at "
+        "the age proportions of the measured length, the chin one age-proportioned neck length above the "
+        "shoulder line, the axis through the head centre and the gap between the legs "
+        "(`BodyFit.rows['trunk_shoulder' / 'trunk_hip' / 'trunk_chin']`, `BodyFit.trunk_midline`; the arms and "
+        "legs keep the landmark fit's levels and midline).",
         "",
         "## Caveats (what is still weak)",
         "",
@@ -642,6 +769,8 @@ def summary(res: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     for key in ("lesions", "lesions_any", "lesions_tol", "lesions_tol_any"):
         h, t, c = res[key]
         out[key] = [100.0 * h / max(t, 1), 100.0 * c / max(t, 1), t]
+    for key, (n, every, one) in res.get("lesions_top", {}).items():
+        out[f"lesions_top_{key}"] = [100.0 * every / max(n, 1), 100.0 * one / max(n, 1), n]
     t = np.asarray(res["times"], dtype=float)
     out["time_s"] = [float(np.median(t)), float(t.max())] if t.size else [float("nan")] * 2
     return out
@@ -662,6 +791,12 @@ def compare_table(before: dict[str, Any], after: dict[str, Any]) -> str:
     for key, name in names.items():
         if key in before and key in after:
             lines.append(f"| {name} | {before[key][0]:.1f} % | {after[key][0]:.1f} % | {after[key][0] - before[key][0]:+.1f} |")
+    for key, name in (("lesions_top_exact", "exact"), ("lesions_top_tol", "within 8 mm")):
+        if key in before and key in after:
+            for i, how in ((0, "every"), (1, "at least one")):
+                lines.append(f"| lesion centres, {name}, right on {how} view where their segment is on top "
+                             f"(n = {after[key][2]}) | {before[key][i]:.1f} % | {after[key][i]:.1f} % "
+                             f"| {after[key][i] - before[key][i]:+.1f} |")
     lines.append(f"| time per study, median (max), s | {before['time_s'][0]:.3f} ({before['time_s'][1]:.3f}) "
                  f"| {after['time_s'][0]:.3f} ({after['time_s'][1]:.3f}) | |")
     return "\n".join(lines) + "\n"
@@ -751,6 +886,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-atlas", action="store_true")
     ap.add_argument("--build-arm-atlas", action="store_true",
                     help="re-learn only the arm limb-frame regions (seeds 0-49, or --atlas-seeds)")
+    ap.add_argument("--build-trunk-atlas", action="store_true",
+                    help="re-learn only the body-frame (head, trunk, pelvis) regions (seeds 0-49, or --atlas-seeds)")
+    ap.add_argument("--build-levels", action="store_true",
+                    help="learn the body-axis profile templates of the trunk levels (seeds 0-49, or --atlas-seeds)")
     ap.add_argument("--arm-distal", action="store_true", help="with --build-arm-atlas: learn forearm/hand frames too")
     ap.add_argument("--atlas-seeds", type=int, nargs=2, default=(0, 50), metavar=("FIRST", "STOP"))
     ap.add_argument("--n", type=int, default=100)
@@ -767,11 +906,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     global COLLIMATOR
     COLLIMATOR = args.collimator
-    if args.build_atlas or args.build_arm_atlas:
+    if args.build_atlas or args.build_arm_atlas or args.build_trunk_atlas or args.build_levels:
         first, stop = args.atlas_seeds
         if not (0 <= first < stop <= 500):
             ap.error("--atlas-seeds must lie within the tuning seeds 0-499")
-        build_atlas(list(range(first, stop)), args.cache, arms_only=args.build_arm_atlas, arm_distal=args.arm_distal)
+        if args.build_levels:
+            build_levels(list(range(first, stop)), args.cache)
+        else:
+            build_atlas(list(range(first, stop)), args.cache, arms_only=args.build_arm_atlas,
+                        arm_distal=args.arm_distal, trunk_only=args.build_trunk_atlas)
         return 0
     seeds = list(range(args.first_seed, args.first_seed + args.n))
     if args.only_cached:

@@ -92,6 +92,9 @@ class BodyFit:
     landmarks: list[Landmark] = field(default_factory=list)
     outline: BodyOutline | None = None
     cut: dict[str, bool] = field(default_factory=dict)
+    #: Body-axis line (col = a + b * row) for the trunk atlas, when found
+    #: (:func:`mibgkit.anatomy.levels.refine_trunk`); else :attr:`midline` is used.
+    trunk_midline: tuple[float, float] | None = None
 
     def mid_col(self, row: float) -> float:
         """Trunk midline column at a row."""
@@ -377,10 +380,11 @@ def fit_body(
     for name in ("head_top", "chin", "shoulder", "crotch", "sole"):
         if name not in rows:
             rows[name], conf[name] = expected(name), 0.0
-    # The trunk atlas (ribs, vertebrae) is registered on the shoulder prior alone: on the
+    # The trunk atlas (ribs, vertebrae) starts from the shoulder prior alone: on the
     # tuning seeds 0-49 the detected width rise scatters ~8 px around the true shoulder
     # line against ~2 px for the prior, so blending it in (as for the arm joints) blurs
-    # the rib levels. Partial views use the shoulder level as found.
+    # the rib levels; mibgkit.anatomy.levels then registers it (and the hip level) on the
+    # body-axis profile. Partial views use the shoulder level as found.
     rows["trunk_shoulder"] = rows["head_top"] + (props.shoulder + cal.get("shoulder", 0.0)) * H if whole \
         else rows["shoulder"]
     if not whole:

@@ -11,6 +11,7 @@ from skimage.draw import polygon as draw_polygon
 from mibgkit.anatomy.atlas import LimbBone, LimbRegion, atlas_regions, limb_bones, limb_regions, proportions
 from mibgkit.anatomy.curie import curie_label_of_bone
 from mibgkit.anatomy.landmarks import BodyFit, body_outline, fit_body
+from mibgkit.anatomy.levels import refine_trunk
 from mibgkit.anatomy.model import Landmark, SegmentMap
 from mibgkit.anatomy.warp import BodyFrame, capsule_polygon, limb_frame_to_image
 from mibgkit.errors import MappingError
@@ -49,6 +50,7 @@ class Painted:
 def fit_image(
     image: np.ndarray, spacing_mm: tuple[float, float], age_years: float | None, *, where: str = "image",
     halo: bool = False,
+    refine: bool = True,
 ) -> BodyFit:
     """Landmarks of one image, or :class:`MappingError` when no body is found.
 
@@ -66,6 +68,10 @@ def fit_image(
         Look for a penetration halo (LEHR) and keep it out of the outline
         (:func:`mibgkit.anatomy.landmarks.body_outline`); validated on ANT/POST
         geometric means only.
+    refine : bool
+        Place the trunk atlas on its own body axis and levels (chin, shoulder line,
+        hip joints; :func:`mibgkit.anatomy.levels.refine_trunk`); off only to learn
+        the profile template.
 
     Returns
     -------
@@ -86,6 +92,8 @@ def fit_image(
     fit = fit_body(img, spacing_mm, props, outline)
     if fit is None:
         raise MappingError("no body found", where)
+    if refine:
+        refine_trunk(img, fit)
     anchors = [lm for lm in fit.landmarks if lm.name in ("head_top", "neck", "shoulder", "crotch", "sole")]
     if not any(lm.confidence > 0.5 for lm in anchors):
         raise MappingError(

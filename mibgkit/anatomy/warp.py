@@ -3,13 +3,14 @@
 Head, neck, trunk and pelvis live in one normalized *body frame* ``(s, u)``:
 
 - ``s`` runs through the vertical landmarks: 0 at the vertex, 1 at the chin, 2 at the
-  shoulder line (acromion level; ``BodyFit.rows["trunk_shoulder"]``, the age-proportion
-  level, when present), 3 at the hip-joint level, 4 at the knees; it is linear in image
-  rows between two landmarks.
-- ``u`` is the lateral position in local half-widths: the head and shoulder outline's
-  above the chin and at the shoulders (``s`` = 2); from the hips (``s`` = 3) the
-  age-proportioned hip half-width of the measured stature (the pelvis does not follow
-  the soft tissue's girth); negative towards the patient's right, measured from the head axis (so a
+  shoulder line (acromion level; ``BodyFit.rows["trunk_shoulder"]`` when present), 3 at
+  the hip-joint level (``BodyFit.rows["trunk_hip"]`` when present), 4 at the knees; it is
+  linear in image rows between two landmarks. The trunk levels come from the body-axis
+  profile registration of :mod:`mibgkit.anatomy.levels`.
+- ``u`` is the lateral position in local half-widths: the head outline's above the
+  chin; at the shoulders (``s`` = 2) and from the hips (``s`` = 3) down the
+  age-proportioned shoulder and hip half-widths of the measured stature (the skeleton
+  does not follow the soft tissue's girth); negative towards the patient's right, measured from the head axis (so a
   tilted head is followed) blending into the trunk midline down the neck.
 
 The map from ``(s, u)`` to image ``(row, col)`` is a piecewise-affine transform on a
@@ -79,8 +80,9 @@ class BodyFrame:
 
     def __init__(self, fit: BodyFit) -> None:
         self.fit = fit
-        # the trunk is registered on the shoulder prior (``trunk_shoulder``) when the fit has one
-        knots = np.array([fit.rows.get("trunk_shoulder", fit.rows["shoulder"]) if k == "shoulder" else fit.rows[k]
+        # the trunk is registered on its own shoulder and hip levels (``trunk_shoulder``,
+        # ``trunk_hip``: :mod:`mibgkit.anatomy.levels`) when the fit has them
+        knots = np.array([fit.rows.get(f"trunk_{k}", fit.rows[k]) if k in ("chin", "shoulder", "hip") else fit.rows[k]
                           for k in S_KNOTS], dtype=float)
         # keep the knots strictly increasing even when a landmark was extrapolated badly
         for i in range(1, knots.size):
@@ -112,19 +114,21 @@ class BodyFrame:
     def _centre(self, row: float, s: float) -> float:
         a, b = self.fit.head_axis
         head = a + b * row
-        trunk = self.fit.mid_col(row)
+        tm = self.fit.trunk_midline
+        trunk = tm[0] + tm[1] * row if tm is not None else self.fit.mid_col(row)
         w = float(np.clip(s - 1.0, 0.0, 1.0))  # blend from head axis to midline down the neck
         return (1 - w) * head + w * trunk
 
     def _half_width(self, s: float) -> float:
-        # the head and the shoulders follow the outline (the scalp hugs the skull; the
-        # shoulder girdle spans the shoulders); from the hips down the skeleton's width is
-        # the age proportion of the measured stature: the pelvis does not follow the soft
-        # tissue's girth (seeds 0-49: pelvis Dice +0.013; the age width at the shoulders
-        # too moved the shoulder girdle over proximal humerus lesions)
+        # the head follows the outline (the scalp hugs the skull); from the shoulders down
+        # the skeleton's width is the age proportion of the measured stature: the shoulder
+        # girdle and the pelvis do not follow the soft tissue's girth, and abducted or
+        # raised arms widen the outline at the shoulders (hips, seeds 0-49: pelvis Dice
+        # +0.013; shoulders, atlas on seeds 0-49, fresh tuning seeds 50-89: thoracic cage
+        # +0.007, lesion centres unchanged - the humeri are painted over the trunk)
         fit = self.fit
         head = fit.half_width["head"]
-        sh = fit.half_width["shoulder"]
+        sh = 0.5 * fit.props.shoulder_width * fit.stature_px
         hip = 0.5 * fit.props.hip_width * fit.stature_px
         return float(np.interp(s, [0.0, 1.0, 2.0, 3.0], [head, head, sh, hip]))
 

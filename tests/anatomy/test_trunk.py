@@ -71,14 +71,17 @@ def test_mapped_cage_and_spine_show_the_gaps_and_match_the_truth(trunk_maps, pha
             assert d > 0.75, (view.view, key, d)
 
 
-def test_trunk_is_registered_on_the_shoulder_prior_and_the_age_hip_width(pair_fit):
+def test_trunk_is_registered_on_its_own_levels_and_the_age_hip_width(pair_fit):
     fit = pair_fit
     props = proportions(6.0)
     H = fit.stature_px
-    assert fit.rows["trunk_shoulder"] == pytest.approx(fit.rows["head_top"] + props.shoulder * H)
+    # the body-axis profile registration moves the levels at most its search range from
+    # the age proportions of the measured length (mibgkit.anatomy.levels)
+    assert abs(fit.rows["trunk_shoulder"] - (fit.rows["head_top"] + props.shoulder * H)) < 14.0
+    assert abs(fit.rows["trunk_hip"] - fit.rows["hip"]) < 14.0
     frame = BodyFrame(fit)
     assert frame.row_of(2.0) == pytest.approx(fit.rows["trunk_shoulder"])
-    assert frame.row_of(3.0) == pytest.approx(fit.rows["hip"])
+    assert frame.row_of(3.0) == pytest.approx(fit.rows["trunk_hip"])
     # from the hips down the lateral unit is the age-proportioned hip half-width
     r = frame.row_of(3.0)
     left = frame.to_image(np.array([[3.0, 1.0]]))[0]
