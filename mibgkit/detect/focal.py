@@ -165,6 +165,7 @@ class Candidate:
     local_sig: float = 0.0
     bone_dist_mm: float = 0.0
     z_fine: float = 0.0
+    z_coarse: float = 0.0
     neighbours: int = 0
     nested: bool = False
     region: tuple[slice, slice] = field(repr=False, default=(slice(0, 0), slice(0, 0)))
@@ -499,7 +500,7 @@ def measure(va: ViewAnalysis, row: int, col: int, params: DetectParams, scale: i
         peak_ratio=peak / max(bg, 1e-3 * va.reference_level, 1e-6),
         area_mm2=float(n_region * px), bone_fraction=n_bone / n_region if n_region else 0.0,
         organ_overlap=organ_ov, label=centre_label, local_sig=lsig, bone_dist_mm=bone_dist,
-        z_fine=float(va.z[0, row, col]),
+        z_fine=float(va.z[0, row, col]), z_coarse=float(va.z[-1, row, col]),
         region=(slice(r0, r1), slice(c0, c1)), region_mask=region,
     )
 
