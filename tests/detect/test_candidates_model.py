@@ -101,8 +101,8 @@ def _focus_on_organ(seed: int) -> tuple[np.ndarray, tuple[int, int]]:
 
 
 def test_scale_aware_suppression_keeps_a_focus_on_an_organ_blob():
-    """With scale-aware suppression (an option, off by default) the organ's coarse peak within
-    min_separation_mm no longer hides the focus's own fine peak, which is flagged as nested."""
+    """With scale-aware suppression (the default) the organ's coarse peak within min_separation_mm
+    no longer hides the focus's own fine peak, which is flagged as nested; without it, it does."""
     found = {True: 0, False: 0}
     for seed in range(6):
         img, (r, c) = _focus_on_organ(seed)
