@@ -165,7 +165,9 @@ class Candidate:
     local_sig: float = 0.0
     bone_dist_mm: float = 0.0
     z_fine: float = 0.0
+    z_coarse: float = 0.0
     neighbours: int = 0
+    nested: bool = False
     region: tuple[slice, slice] = field(repr=False, default=(slice(0, 0), slice(0, 0)))
     region_mask: np.ndarray | None = field(repr=False, default=None)
 
@@ -328,22 +330,32 @@ def find_candidates(va: ViewAnalysis, params: DetectParams, max_candidates: int 
     if params.per_scale_peaks:
         found: list[tuple[float, int, int, int]] = []
         for k in range(va.z.shape[0]):
-            zk = va.z[k]
-            pk = (ndi.maximum_filter(zk, size=size) == zk) & (zk > params.z_min) & va.body
-            rr, cc = np.nonzero(pk)
-            found.extend(zip(zk[rr, cc].tolist(), rr.tolist(), cc.tolist(), [k] * rr.size))
+            rr, cc = _window_maxima(va.z[k], va.body, params.z_min, size)
+            found.extend(zip(va.z[k][rr, cc].tolist(), rr.tolist(), cc.tolist(), [k] * rr.size))
         found.sort(key=lambda t: -t[0])
         kept: list[tuple[float, int, int, int]] = []
-        kr = np.zeros(0)
-        kc = np.zeros(0)
+        kr = np.zeros(0, dtype=int)
+        kc = np.zeros(0, dtype=int)
+        kk = np.zeros(0, dtype=int)
+        nested: list[bool] = []
         for z, r, c, k in found:
-            if kr.size and np.min(np.hypot((kr - r) * va.spacing[0], (kc - c) * va.spacing[1])) < sep_mm:
-                continue
+            inside = False
+            if kr.size:
+                d = np.hypot((kr - r) * va.spacing[0], (kc - c) * va.spacing[1])
+                near = d < sep_mm
+                if params.scale_aware_nms and near.any():
+                    inside = True
+                    near &= ~_unexplained(va, r, c, k, kr, kc, kk, d, params.nested_min_mm, params.nested_margin)
+                if near.any():
+                    continue
             kept.append((z, r, c, k))
-            kr, kc = np.append(kr, r), np.append(kc, c)
+            nested.append(inside)
+            kr, kc, kk = np.append(kr, r), np.append(kc, c), np.append(kk, k)
             if len(kept) >= max_candidates:
                 break
         out = [measure(va, r, c, params, scale=k) for _, r, c, k in kept]
+        for cand, inside in zip(out, nested):
+            cand.nested = inside
         if kept:
             # other peaks nearby: bowel and noisy organ edges are patchy, a bone lesion is alone
             d = np.hypot((kr[:, None] - kr[None, :]) * va.spacing[0], (kc[:, None] - kc[None, :]) * va.spacing[1])
@@ -368,6 +380,50 @@ def find_candidates(va: ViewAnalysis, params: DetectParams, max_candidates: int 
         eo = np.argsort(-ls[er, ec])[: max(0, max_candidates - len(out))]
         out += [measure(va, int(er[i]), int(ec[i]), params) for i in eo]
     return out
+
+
+def _window_maxima(
+    z: np.ndarray, body: np.ndarray, z_min: float, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of ``body`` above ``z_min`` that are the maximum of their ``size`` window.
+
+    Same as ``(ndi.maximum_filter(z, size) == z) & (z > z_min) & body``, with the filter
+    run only on the bounding box of the pixels above threshold (plus half a window of
+    real neighbours): most of the frame is air or below threshold.
+    """
+    above = (z > z_min) & body
+    rows = np.flatnonzero(above.any(axis=1))
+    if rows.size == 0:
+        return rows, rows
+    cols = np.flatnonzero(above.any(axis=0))
+    hr, hc = size[0] // 2 + 1, size[1] // 2 + 1
+    r0, r1 = max(0, int(rows[0]) - hr), min(z.shape[0], int(rows[-1]) + hr + 1)
+    c0, c1 = max(0, int(cols[0]) - hc), min(z.shape[1], int(cols[-1]) + hc + 1)
+    sub = z[r0:r1, c0:c1]
+    rr, cc = np.nonzero((ndi.maximum_filter(sub, size=size) == sub) & above[r0:r1, c0:c1])
+    return rr + r0, cc + c0
+
+
+def _unexplained(
+    va: ViewAnalysis, r: int, c: int, k: int, kr: np.ndarray, kc: np.ndarray, kk: np.ndarray,
+    d: np.ndarray, nested_min_mm: float, margin: float,
+) -> np.ndarray:
+    """Which kept peaks do NOT explain a finer-scale peak at (r, c) of scale ``k``.
+
+    A blob's DoG response at any finer scale is largest at the blob's own centre. A
+    finer-scale maximum at least ``nested_min_mm`` from a coarser kept peak on
+    organ-like uptake, whose finer-scale response exceeds the response at that peak's
+    centre by ``margin`` noise SDs, is therefore not the coarse blob seen at a finer
+    scale but a structure of its own (a rib focus on the heart, an iliac focus on the
+    bowel). Peaks of the same or a finer scale, and coarse peaks off organs, always
+    suppress.
+
+    Returns
+    -------
+    ndarray of bool, one per kept peak.
+    """
+    coarser = (kk > k) & (va.organ[kr, kc] > 0)
+    return coarser & (d >= nested_min_mm) & (va.z[k, r, c] > va.z[k, kr, kc] + margin)
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
@@ -444,7 +500,7 @@ def measure(va: ViewAnalysis, row: int, col: int, params: DetectParams, scale: i
         peak_ratio=peak / max(bg, 1e-3 * va.reference_level, 1e-6),
         area_mm2=float(n_region * px), bone_fraction=n_bone / n_region if n_region else 0.0,
         organ_overlap=organ_ov, label=centre_label, local_sig=lsig, bone_dist_mm=bone_dist,
-        z_fine=float(va.z[0, row, col]),
+        z_fine=float(va.z[0, row, col]), z_coarse=float(va.z[-1, row, col]),
         region=(slice(r0, r1), slice(c0, c1)), region_mask=region,
     )
 

@@ -221,6 +221,7 @@ def feature_vector(
     vals["log_ap"] = float(ap)
     vals["bone_dist"] = min(b.bone_dist_mm, o.bone_dist_mm if o is not None else np.inf)
     vals["fine_ratio"] = float(np.clip(b.z_fine / max(b.z, 1e-3), -1.0, 2.0))
+    vals["coarse_ratio"] = float(np.clip(b.z_coarse / max(b.z, 1e-3), -1.0, 3.0))
     vals["log_neighbours"] = float(np.log1p(b.neighbours))
     for name, organs in _ZONES.items():
         vals[name] = 1.0 if zone in organs else 0.0
