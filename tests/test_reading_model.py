@@ -42,7 +42,10 @@ def test_scores_from_findings_and_edits():
     assert r.segments["skull"].siopen == 2
     assert r.segments["spine"].siopen == 5
     assert r.siopen_total == 7
-    assert r.curie_segments["head"] == 2 and r.curie_segments["soft_tissue"] == 1
+    assert r.curie_segments["head"] == 2
+    assert r.curie_segments["soft_tissue"] == 0  # a proposed soft-tissue finding is not scored
+    r.confirm("h5")
+    assert r.curie_segments["soft_tissue"] == 1  # the reader's call is
     r.reject("h1")
     assert r.siopen_total == 6
     r.set_grade("pelvis", 3)

@@ -132,7 +132,9 @@ class Reading:
                 else:
                     n_foci[h.segment] += 1
                 curie_sites[ckey] += 1
-            elif h.category in SOFT_TISSUE_CATEGORIES:
+            elif h.category in SOFT_TISSUE_CATEGORIES and (h.status == "confirmed" or h.source == "reader"):
+                # Only a reader's soft-tissue finding is scored: the detector's non-skeletal
+                # categories explain uptake (confidence = 1 - p_bone), they are not lesion calls.
                 curie_sites["soft_tissue"] += 1
         self.segments = {}
         for key in SIOPEN_KEYS:
