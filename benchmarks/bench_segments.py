@@ -83,12 +83,12 @@ def case_params(seed: int) -> dict[str, Any]:
             "pattern": ("none", "limited", "extensive", "diffuse")[int(rng.integers(0, 4))]}
 
 
-def truth_arm_joints(seed: int) -> tuple[dict[str, list[tuple[float, float]]], float]:
-    """Truth (shoulder, elbow, wrist, fingertip) of both arms, ANT normalized (row, col), and the stature in px.
+def _truth_placement(seed: int) -> tuple[Any, Any, Any, float]:
+    """The phantom's landmarks, skeleton, placement and pixel size (mm) of one case.
 
     Re-creates the phantom's draws up to the placement (weight, tilt, offset, pixel size:
     the first draws of ``make_patient``) and builds the skeleton only, so no voxels are
-    simulated; joints are projected along the depth axis onto the ANT image.
+    simulated.
     """
     from mibgkit.phantom.anatomy_model import expected_weight_kg, proportions
     from mibgkit.phantom.body import Placement, landmarks, soft_tissue_shapes
@@ -108,7 +108,16 @@ def truth_arm_joints(seed: int) -> tuple[dict[str, list[tuple[float, float]]], f
     lo, hi = np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)
     corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
     r0 = 35.0 + offs[0] - Placement(0.0, 0.0, 0.0, tilt).to_scanner(corners)[:, 0].min()
-    place = Placement(r0, 0.0, WB_COLS / 2 * pix + offs[1], tilt)
+    return lm, skel, Placement(r0, 0.0, WB_COLS / 2 * pix + offs[1], tilt), pix
+
+
+def truth_arm_joints(seed: int) -> tuple[dict[str, list[tuple[float, float]]], float]:
+    """Truth (shoulder, elbow, wrist, fingertip) of both arms, ANT normalized (row, col), and the stature in px.
+
+    Joints of the re-created phantom skeleton (:func:`_truth_placement`) projected along
+    the depth axis onto the ANT image.
+    """
+    lm, skel, place, pix = _truth_placement(seed)
     out: dict[str, list[tuple[float, float]]] = {}
     for side, pose in skel.arms.items():
         sc = place.to_scanner(np.array([pose.shoulder, pose.elbow, pose.wrist, pose.hand_tip]))
@@ -119,32 +128,15 @@ def truth_arm_joints(seed: int) -> tuple[dict[str, list[tuple[float, float]]], f
 #: Collimator of the simulated studies (``--collimator``); LEHR studies are cached as
 #: ``case_<seed>_LEHR.npz`` (its 123I penetration halo, see mibgkit/anatomy/halo.py).
 COLLIMATOR = "ME"
+
+
 def truth_levels(seed: int) -> dict[str, tuple[float, float]]:
     """Truth body levels of one phantom case: name -> (row, col) on the body axis, ANT normalized.
 
-    Re-creates the phantom's placement like :func:`truth_arm_joints` (no voxels are
-    simulated); names: head_top, chin, shoulder (shoulder line), hip (hip joints), crotch,
-    knee, ankle, sole.
+    Levels of the re-created phantom (:func:`_truth_placement`, no voxels simulated); names:
+    head_top, chin, shoulder (shoulder line), hip (hip joints), crotch, knee, ankle, sole.
     """
-    from mibgkit.phantom.anatomy_model import expected_weight_kg, proportions
-    from mibgkit.phantom.body import Placement, landmarks, soft_tissue_shapes
-    from mibgkit.phantom.patient import WB_COLS
-    from mibgkit.phantom.skeleton import build_skeleton
-
-    p = case_params(seed)
-    rng = np.random.default_rng([int(seed), 7])
-    age = float(np.clip(p["age"], 1.0, 18.0))
-    weight = round(expected_weight_kg(age, p["sex"]) * float(rng.uniform(0.85, 1.15)), 1)
-    tilt = float(rng.uniform(-1.5, 1.5))
-    offs = (float(rng.uniform(0, 40)), float(rng.uniform(-12, 12)))
-    pix = float(rng.choice([2.21, 2.26, 2.33, 2.40]))
-    lm = landmarks(proportions(age, p["sex"], weight))
-    skel = build_skeleton(lm, p["arms"])
-    ext = [s.extent() for s in soft_tissue_shapes(lm, skel.arm_soft)]
-    lo, hi = np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)
-    corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
-    r0 = 35.0 + offs[0] - Placement(0.0, 0.0, 0.0, tilt).to_scanner(corners)[:, 0].min()
-    place = Placement(r0, 0.0, WB_COLS / 2 * pix + offs[1], tilt)
+    lm, _, place, pix = _truth_placement(seed)
     z = {"head_top": 0.0, "chin": lm.z_chin, "shoulder": lm.z_shoulder, "hip": lm.z_hip, "crotch": lm.z_crotch,
          "knee": lm.z_knee, "ankle": lm.z_ankle, "sole": lm.z_sole}
     out: dict[str, tuple[float, float]] = {}
