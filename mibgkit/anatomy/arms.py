@@ -33,6 +33,24 @@ CREST_MIN_SHARE = 0.15
 CREST_SPAN = 0.12
 
 
+def outer_edge(mask: np.ndarray, row: int, sign: float, mid: float, field: tuple[int, int]) -> int | None:
+    """Outermost body column of ``row`` on the ``sign`` side of ``mid``, or None.
+
+    None when the row is outside the image, holds no body on that side, or the edge lies
+    within 2 px of the field edge (the arm is cut by the field of view there).
+    """
+    if not 0 <= row < mask.shape[0]:
+        return None
+    run = np.flatnonzero(mask[row])
+    run = run[(run - mid) * sign > 0]
+    if run.size == 0:
+        return None
+    edge = int(run.max() if sign > 0 else run.min())
+    if edge <= field[0] + 2 or edge >= field[1] - 2:
+        return None
+    return edge
+
+
 def crest_col(
     smoothed: np.ndarray, mask: np.ndarray, r: float, sign: float, mid: float, stature_px: float,
     field: tuple[int, int], min_off: float = 0.0,
@@ -67,15 +85,9 @@ def crest_col(
         image, or the arm is cut by the field edge.
     """
     ri = int(round(r))
-    nrow, ncol = mask.shape
-    if not 0 <= ri < nrow:
-        return None
-    run = np.flatnonzero(mask[ri])
-    run = run[(run - mid) * sign > 0]
-    if run.size == 0:
-        return None
-    edge = int(run.max() if sign > 0 else run.min())
-    if edge <= field[0] + 2 or edge >= field[1] - 2:
+    ncol = mask.shape[1]
+    edge = outer_edge(mask, ri, sign, mid, field)
+    if edge is None:
         return None
     cols = edge - sign * np.arange(int(CREST_SPAN * stature_px) + 1)
     cols = cols[(cols >= 0) & (cols < ncol) & ((cols - mid) * sign >= min_off)].astype(int)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
-from mibgkit.anatomy.arms import CREST_LATERAL, crest_col
+from mibgkit.anatomy.arms import CREST_LATERAL, crest_col, outer_edge
 from mibgkit.anatomy.atlas import Proportions
 from mibgkit.anatomy.halo import halo_floor
 from mibgkit.anatomy.model import Landmark
@@ -700,14 +700,8 @@ def _edge_axis(
     if crest is not None and band is not None:
         return crest_col(band[0], mask, r, sign, mid, band[1], field, crest)
     ri = int(round(r))
-    if not 0 <= ri < mask.shape[0]:
-        return None
-    run = np.flatnonzero(mask[ri])
-    run = run[(run - mid) * sign > 0]
-    if run.size == 0:
-        return None
-    edge = int(run.max() if sign > 0 else run.min())
-    if edge <= field[0] + 2 or edge >= field[1] - 2:
+    edge = outer_edge(mask, ri, sign, mid, field)
+    if edge is None:
         return None
     pos = float(edge)
     if band is not None:
