@@ -347,6 +347,12 @@ def _rle_fragments(v: HeaderValues, path: str, n_frames: int) -> list[bytes] | N
     return fragments
 
 
+def _is_panic(exc: BaseException) -> bool:
+    """True for a panic of a Rust codec (pyo3's ``PanicException`` derives from
+    ``BaseException``, so ``except Exception`` lets it through and stops a batch)."""
+    return type(exc).__name__ == "PanicException"
+
+
 def _rle_decode(v: HeaderValues, fragments: list[bytes] | None, n_frames: int) -> np.ndarray | None:
     """Decode RLE Lossless frames (DICOM PS3.5 Annex G) without pydicom's pixel machinery.
 
@@ -376,6 +382,10 @@ def _rle_decode(v: HeaderValues, fragments: list[bytes] | None, n_frames: int) -
             frame = decode_frame(fragment, pixels, bits, "<")
         except (ValueError, TypeError):
             return None
+        except BaseException as exc:  # a Rust panic of the codec on a corrupt segment
+            if _is_panic(exc):
+                return None
+            raise
         if len(frame) != pixels * n_segments:
             return None
         flat[i] = np.frombuffer(frame, dtype=np.uint8)
@@ -418,6 +428,10 @@ def decode_frames(
             raw = v.ds.pixel_array
         except Exception as exc:  # decoders raise their own types
             raise PixelDataError(f"pixel data cannot be decoded ({type(exc).__name__}: {exc})", path) from exc
+        except BaseException as exc:
+            if _is_panic(exc):
+                raise PixelDataError(f"pixel data cannot be decoded (codec panic: {exc})", path) from exc
+            raise
     if raw.ndim == 2:
         raw = raw[None]
     if raw.shape[0] != n_frames:

@@ -310,3 +310,43 @@ def test_convert_outputs_equal_with_and_without_the_fast_paths(tmp_path: Path) -
     slow = {p.relative_to(tmp_path / "slow"): p.read_bytes() for p in (tmp_path / "slow").rglob("*") if p.is_file()}
     assert fast.keys() == slow.keys() and len(fast) >= 10
     assert all(fast[k] == slow[k] for k in fast)
+
+
+def test_corrupted_files_same_outcome_with_and_without_the_fast_paths(
+    phantom_files: list[Path], tmp_path: Path
+) -> None:
+    """Seeded corruption (flipped bytes, truncation, broken lengths) of real and phantom files:
+    the light parser never raises, and the converter writes the same bytes and manifest
+    (status and reason per input) whether or not the fast paths are on."""
+    import csv
+    import random
+
+    rng = random.Random(20261127)
+    pool = [p for p in (*_test_files(), *phantom_files) if p.stat().st_size < 4_000_000]
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(120):
+        data = bytearray(rng.choice(pool).read_bytes())
+        kind = i % 3
+        if kind == 0:  # flipped bytes in the header region
+            for _ in range(rng.randint(1, 8)):
+                data[rng.randrange(128, min(len(data), 4096))] = rng.randrange(256)
+        elif kind == 1:  # truncated anywhere after the preamble
+            data = data[: rng.randrange(132, len(data))]
+        else:  # a broken 16-bit field (tag, VR or length)
+            j = rng.randrange(132, min(len(data), 2048))
+            data[j : j + 2] = rng.randrange(65536).to_bytes(2, "little")
+        path = src / f"{i:03d}.dcm"
+        path.write_bytes(bytes(data))
+        read_light(str(path))  # None or values, never an exception
+    outs = {}
+    for fast in (True, False):
+        out = tmp_path / f"out_{fast}"
+        convert_tree(src, out, key=KEY, fast_paths=fast)
+        outs[fast] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert outs[True].keys() == outs[False].keys()
+    assert all(outs[True][k] == outs[False][k] for k in outs[True])
+    with open(tmp_path / "out_True" / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 120 and all(r["reason"] for r in rows if r["status"] == "failed")
+    assert {r["status"] for r in rows} >= {"failed", "converted"}
