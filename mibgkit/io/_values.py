@@ -345,7 +345,14 @@ class HeaderValues:
                 value = _SLOW
             if value is not _SLOW:
                 return value
-        return self.ds[tag].value
+        try:
+            return self.ds[tag].value
+        except (NotImplementedError, ValueError, TypeError, KeyError) as exc:  # e.g. an unknown VR
+            from mibgkit.errors import DicomReadError
+
+            where = self._path or getattr(self._ds, "filename", None)
+            raise DicomReadError(f"{keyword} cannot be decoded ({type(exc).__name__}: {exc})",
+                                 where if isinstance(where, str) else None) from exc
 
     def _read_items(self, keyword: str) -> list[HeaderValues]:
         tag = _tag(keyword)

@@ -210,3 +210,16 @@ def test_missing_path_is_reported(tmp_path: Path) -> None:
     studies = load([tmp_path / "nope"])
     assert len(studies) == 0
     assert studies.skipped[0].reason.startswith("NotFound")
+
+
+def test_undecodable_element_is_a_read_error_naming_the_file(tmp_path: Path, nm_dicom: Path) -> None:
+    """An element with a VR no DICOM dictionary knows (a corrupt byte pair where the VR
+    stands, explicit VR) is a DicomReadError naming the file and the element, not
+    pydicom's NotImplementedError from deep inside a load."""
+    data = bytearray((nm_dicom / "linaqa" / "Background").read_bytes())
+    at = data.index(b"\x08\x00\x70\x00LO")  # (0008,0070) Manufacturer, explicit VR LO
+    data[at + 4 : at + 6] = b"\x4c\xef"
+    bad = tmp_path / "bad_vr.dcm"
+    bad.write_bytes(bytes(data))
+    err = _raises(bad, DicomReadError, "Manufacturer cannot be decoded")
+    assert "Value Representation" in str(err)
