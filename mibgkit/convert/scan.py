@@ -120,7 +120,14 @@ def _read_header(path: str) -> dict[str, Any] | None:
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
     except (InvalidDicomError, OSError, ValueError, EOFError, TypeError):
         return None
-    return {kw: ds.get(kw) for kw in _HEADER_TAGS if kw in ds}
+    values: dict[str, Any] = {}
+    for kw in _HEADER_TAGS:
+        try:
+            if kw in ds:
+                values[kw] = ds.get(kw)
+        except (NotImplementedError, ValueError, TypeError, KeyError):
+            continue  # undecodable (e.g. a corrupt VR): absent here; the study job reports the file
+    return values
 
 
 class _Fallback(Exception):

@@ -160,9 +160,14 @@ def test_bad_files_never_stop_the_batch(tmp_path: Path) -> None:
     (src / "broken" / "truncated.dcm").write_bytes(data[: len(data) // 3])
     (src / "broken" / "notes.txt").write_text("not an image")
     (src / "broken" / "empty").write_bytes(b"")
+    bad_vr = bytearray(BACKGROUND.read_bytes())  # Study Date with a VR no dictionary knows
+    at = bad_vr.index(b"\x08\x00\x20\x00DA")
+    bad_vr[at + 4 : at + 6] = b"\x44\xae"
+    (src / "broken" / "bad_vr.dcm").write_bytes(bytes(bad_vr))
     report = convert_tree(src, tmp_path / "out", key=KEY)
     rows = _manifest(tmp_path / "out")
     assert rows["broken/truncated.dcm"]["status"] == "failed" and rows["broken/truncated.dcm"]["reason"]
+    assert rows["broken/bad_vr.dcm"]["status"] == "failed" and "StudyDate" in rows["broken/bad_vr.dcm"]["reason"]
     assert rows["broken/notes.txt"]["status"] == "skipped" and rows["broken/empty"]["status"] == "skipped"
     assert report.count("converted") == 4  # both studies complete despite the bad files
 
