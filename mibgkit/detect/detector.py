@@ -16,7 +16,7 @@ from scipy import ndimage as ndi
 
 from mibgkit.anatomy.model import SegmentMap, StudySegmentMaps
 from mibgkit.detect.diffuse import SegmentInvolvement, segment_involvement
-from mibgkit.detect.diffuse_model import diffuse_hotspots
+from mibgkit.detect.diffuse_model import candidate_confidence, diffuse_hotspots
 from mibgkit.detect.focal import Candidate, ViewAnalysis, analyse_view, find_candidates
 from mibgkit.detect.fuse import FusedCandidate, confidence, estimate_shift, feature_vector, fuse_views
 from mibgkit.detect.model import Hotspot, Location
@@ -202,11 +202,8 @@ def _hotspots(study: Study, det: Detection, by_index: dict[int, SegmentMap], p: 
             name = organ_at(det.frames.get(b.view), b.row, b.col, b.area_mm2, ap)
             organ_groups.setdefault(name, []).append(f)
     if p.diffuse_method == "model":
-        cand_conf: dict[str, list[float]] = {}
-        for f in det.candidates:
-            if f.label:
-                cand_conf.setdefault(SIOPEN_KEYS[f.label - 1], []).append(f.confidence)
-        out.extend(diffuse_hotspots(det.views, out, p, len(out), candidate_confidence=cand_conf))
+        out.extend(diffuse_hotspots(det.views, out, p, len(out),
+                                    candidate_confidence=candidate_confidence(det.candidates)))
     else:
         # Focal spots explain abnormal bone only in segments with at most 3 of them, where the
         # count decides the grade; with more, the grade is >= 4 anyway and the abnormal extent

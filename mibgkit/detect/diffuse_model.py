@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -60,6 +60,9 @@ from mibgkit.detect.model import Hotspot, Location
 from mibgkit.detect.params import DetectParams
 from mibgkit.io.model import PlanarView
 from mibgkit.segments import SIOPEN_KEYS
+
+if TYPE_CHECKING:
+    from mibgkit.detect.fuse import FusedCandidate
 
 __all__ = [
     "VIEW_FEATURES",
@@ -338,6 +341,24 @@ class DiffuseCall:
     features: dict[str, float]
 
 
+def focal_counts(hotspots: Sequence[Hotspot]) -> dict[str, int]:
+    """Proposed focal bone spots per SIOPEN segment (all 12 keys), the model's ``foci`` input."""
+    n_foci = dict.fromkeys(SIOPEN_KEYS, 0)
+    for h in hotspots:
+        if h.category == "bone" and h.pattern == "focal" and h.segment in n_foci:
+            n_foci[h.segment] += 1
+    return n_foci
+
+
+def candidate_confidence(candidates: Sequence[FusedCandidate]) -> dict[str, list[float]]:
+    """Confidences of all fused bone candidates per segment, proposed or not (``sconf``)."""
+    conf: dict[str, list[float]] = {}
+    for f in candidates:
+        if f.label:
+            conf.setdefault(SIOPEN_KEYS[f.label - 1], []).append(f.confidence)
+    return conf
+
+
 def diffuse_calls(
     views: Mapping[str, ViewAnalysis],
     n_foci: Mapping[str, int],
@@ -426,11 +447,7 @@ def diffuse_hotspots(
         SIOPEN range, confidence = probability of any diffuse band, one location per
         view where the segment is mapped.
     """
-    n_foci = dict.fromkeys(SIOPEN_KEYS, 0)
-    for h in focal:
-        if h.category == "bone" and h.pattern == "focal" and h.segment in n_foci:
-            n_foci[h.segment] += 1
-    calls = diffuse_calls({name: va for name, (_, _, va) in views.items()}, n_foci, params, model,
+    calls = diffuse_calls({name: va for name, (_, _, va) in views.items()}, focal_counts(focal), params, model,
                           candidate_confidence)
     out: list[Hotspot] = []
     for key in SIOPEN_KEYS:

@@ -11,7 +11,9 @@ from mibgkit.detect.detector import detect_study
 from mibgkit.detect.diffuse_model import (
     VIEW_FEATURES,
     DiffuseModel,
+    candidate_confidence,
     diffuse_calls,
+    focal_counts,
     load_model,
     segment_features,
 )
@@ -77,12 +79,8 @@ def test_view_features_order_matches_model_inputs() -> None:
 def test_diffuse_phantom_bands(diffuse_sim: Any, maps_of: Any) -> None:
     det = detect_study(diffuse_sim.study, maps_of(diffuse_sim))
     truth = diffuse_sim.truth.siopen
-    n_foci = {k: sum(h.segment == k and h.pattern == "focal" and h.category == "bone" for h in det.hotspots)
-              for k in SIOPEN_KEYS}
-    conf: dict[str, list[float]] = {}
-    for f in det.candidates:
-        if f.label:
-            conf.setdefault(SIOPEN_KEYS[f.label - 1], []).append(f.confidence)
+    n_foci = focal_counts(det.hotspots)
+    conf = candidate_confidence(det.candidates)
     calls = diffuse_calls({n: va for n, (_, _, va) in det.views.items()}, n_foci, DEFAULT_PARAMS,
                           candidate_confidence=conf)
     high = [k for k in SIOPEN_KEYS if truth[k] >= 4]

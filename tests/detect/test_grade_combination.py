@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from mibgkit.detect.detector import detect_study
-from mibgkit.detect.diffuse_model import SCONF_CAP, diffuse_calls, load_model, segment_features
+from mibgkit.detect.diffuse_model import (
+    SCONF_CAP,
+    candidate_confidence,
+    diffuse_calls,
+    focal_counts,
+    load_model,
+    segment_features,
+)
 from mibgkit.detect.params import DEFAULT_PARAMS
 from mibgkit.segments import SIOPEN_KEYS
 
@@ -68,12 +75,8 @@ def test_faint_candidates_raise_a_segment_only_with_evidence(diffuse_sim: Any, m
     dropping it (every candidate ignored) can only lower the diffuse bands."""
     det = detect_study(diffuse_sim.study, maps_of(diffuse_sim))
     views = {n: va for n, (_, _, va) in det.views.items()}
-    n_foci = {k: sum(h.segment == k and h.pattern == "focal" and h.category == "bone" for h in det.hotspots)
-              for k in SIOPEN_KEYS}
-    conf: dict[str, list[float]] = {}
-    for f in det.candidates:
-        if f.label:
-            conf.setdefault(SIOPEN_KEYS[f.label - 1], []).append(f.confidence)
+    n_foci = focal_counts(det.hotspots)
+    conf = candidate_confidence(det.candidates)
     with_c = diffuse_calls(views, n_foci, DEFAULT_PARAMS, candidate_confidence=conf)
     without = diffuse_calls(views, {}, DEFAULT_PARAMS, candidate_confidence={})
     assert set(with_c) == set(without)
