@@ -36,11 +36,14 @@ def test_involved_limb_stands_out_of_its_contralateral_and_clean_limbs_do_not(
         diffuse_sim: Any, limited_sim: Any, maps_of: Any) -> None:
     det = detect_study(diffuse_sim.study, maps_of(diffuse_sim))
     truth = diffuse_sim.truth.siopen
-    assert truth["right_lower_limb_proximal"] == 6 and truth["left_lower_limb_proximal"] == 0
+    assert truth["right_lower_limb_distal"] == 5 and truth["left_lower_limb_distal"] == 0
+    assert truth["right_lower_limb_proximal"] == 6 and truth["left_lower_limb_proximal"] == 5
     for _, _, va in det.views.values():
         f = view_features(va, DEFAULT_PARAMS)
-        assert f["right_lower_limb_proximal"][_FC] > 0.8
-        assert f["left_lower_limb_proximal"][_FC] < 0.1
+        assert f["right_lower_limb_distal"][_FC] > 0.8
+        assert f["left_lower_limb_distal"][_FC] < 0.1
+        # the known limit: both femora involved, neither stands out of the other
+        assert f["right_lower_limb_proximal"][_FC] < 0.3
         for k in ("skull", "thoracic_cage", "spine", "pelvis"):
             assert f[k][_FC] == 0.0  # no contralateral reference on the trunk and skull
     det = detect_study(limited_sim.study, maps_of(limited_sim))
