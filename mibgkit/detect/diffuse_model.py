@@ -20,6 +20,17 @@ gracefully when the mask is off:
 ``log_r_soft``
     log median ratio of the counts to that soft-tissue level (about 0 for uninvolved
     bone; negative where the mask lies outside the body).
+``fb2``
+    fraction above ``diffuse_bone_ratio`` (2) x a *bone-restricted background*: the
+    ``diffuse_bone_q`` (25th) percentile of the smoothed counts of the gradable mapped
+    bone (organ uptake excluded) of the segment and every segment within
+    ``diffuse_bone_nb_mm``: part of the bone brighter than the rest of the skeleton
+    around it (partial involvement, grade 4). On the trunk the mapper's masks hold
+    soft tissue and organs, so the model uses it on the limbs only (``fb2_limb``);
+``fc2``
+    limbs only: fraction above 2x the median of the *contralateral* segment (same
+    level, other side). Bilateral symmetric involvement gives no contrast here; the
+    other measures and the study context must carry it.
 
 Each is averaged over the views where the segment is mapped (ANT and POST must agree
 for a high value). With the number of focal spots found in the segment (capped at 4),
@@ -36,6 +47,10 @@ phantoms (seeds < 500) scored with the project's mapper, so the model has learne
 mapper's errors (``benchmarks/bench_detect.py --tune-diffuse``); they live in
 ``mibgkit/data/diffuse_ordinal.json`` (``DetectParams.diffuse_model_file``) and are
 evaluated with numpy.
+
+The model also takes ``uconf``, the summed confidence of the segment's candidates
+below the focal operating point (lumps of extended uptake that no single focus
+explains), and the context products ``ctx_fb2_limb``, ``ctx_fc2``.
 
 The most probable band above 0 becomes a diffuse :class:`~mibgkit.detect.model.Hotspot`
 whose ``diffuse_fraction`` lies in that band's SIOPEN range, so the grade comes from
@@ -78,8 +93,14 @@ __all__ = [
 ]
 
 #: Per-view features of one segment, in the order :func:`view_features` computes them.
-VIEW_FEATURES: tuple[str, ...] = ("fls", "fs2", "fs3", "ls75", "log_r_soft")
+VIEW_FEATURES: tuple[str, ...] = ("fls", "fs2", "fs3", "ls75", "log_r_soft", "fb2", "fc2")
 _TRUNK = frozenset({"thoracic_cage", "spine", "pelvis"})
+#: Limb segment -> the same level on the other side (the reference of ``fc2``).
+CONTRALATERAL: dict[str, str] = {
+    f"{side}_{part}": f"{other}_{part}"
+    for side, other in (("right", "left"), ("left", "right"))
+    for part in ("upper_limb_proximal", "upper_limb_distal", "lower_limb_proximal", "lower_limb_distal")
+}
 _MIN_PIXELS = 10
 
 
@@ -129,6 +150,29 @@ def soft_tissue_level(va: ViewAnalysis, params: DetectParams) -> np.ndarray:
     return (rows[:, j0] * (1 - wc) + rows[:, j1] * wc).astype(np.float32)
 
 
+def _bone_background(va: ViewAnalysis, sm: np.ndarray, good: np.ndarray, i: int, sl: tuple[slice, slice],
+                     params: DetectParams) -> float | None:
+    """Bone-restricted background of segment label ``i``: the ``diffuse_bone_q``-th
+    percentile of the smoothed counts of gradable bone (no organ uptake) of the segment
+    and every segment within ``diffuse_bone_nb_mm`` of it (on a 4x4 block grid)."""
+    sr, sc = va.spacing
+    f = 4
+    pad = int(np.ceil(params.diffuse_bone_nb_mm / min(sr, sc)))
+    r0, r1 = max(0, sl[0].start - pad), min(va.labels.shape[0], sl[0].stop + pad)
+    c0, c1 = max(0, sl[1].start - pad), min(va.labels.shape[1], sl[1].stop + pad)
+    seg = va.labels[r0:r1, c0:c1] == i
+    nr, nc = seg.shape
+    ps = np.pad(seg, ((0, (-nr) % f), (0, (-nc) % f)))
+    small = ps.reshape(ps.shape[0] // f, f, ps.shape[1] // f, f).any(axis=(1, 3))
+    it = max(1, int(round(params.diffuse_bone_nb_mm / (f * min(sr, sc)))))
+    near = ndi.binary_dilation(small, iterations=it)
+    near = np.repeat(np.repeat(near, f, axis=0), f, axis=1)[:nr, :nc]
+    vals = sm[r0:r1, c0:c1][near & good[r0:r1, c0:c1]]
+    if vals.size < _MIN_PIXELS:
+        return None
+    return float(np.percentile(vals, params.diffuse_bone_q))
+
+
 def view_features(va: ViewAnalysis, params: DetectParams) -> dict[str, np.ndarray]:
     """Per-segment evidence of diffuse uptake on one view.
 
@@ -152,7 +196,13 @@ def view_features(va: ViewAnalysis, params: DetectParams) -> dict[str, np.ndarra
     soft = soft_tissue_level(va, params)
     hidden = _organ_cover(va)
     ls = va.local_sig
+    good = (va.labels > 0) & ~hidden & (va.organ == 0)
+    # Poisson SD of the smoothed counts per count of background (Gaussian smoothing of
+    # sigma s pixels averages about 4 pi s^2 pixels)
+    noise_per = 1.0 / np.sqrt(4.0 * np.pi * (params.diffuse_sigma_mm / sr) * (params.diffuse_sigma_mm / sc))
+    k = params.diffuse_bone_ratio
     out: dict[str, np.ndarray] = {}
+    seg_vals: dict[str, np.ndarray] = {}
     objs = ndi.find_objects(np.asarray(va.labels, dtype=np.int32), max_label=len(SIOPEN_KEYS))
     for i, key in enumerate(SIOPEN_KEYS):
         sl = objs[i]
@@ -161,15 +211,29 @@ def view_features(va: ViewAnalysis, params: DetectParams) -> dict[str, np.ndarra
         g = (va.labels[sl] == i + 1) & ~hidden[sl]
         if int(g.sum()) < _MIN_PIXELS:
             continue
-        ratio = sm[sl][g] / np.maximum(soft[sl][g], 0.5)
+        v = sm[sl][g]
+        seg_vals[key] = v
+        ratio = v / np.maximum(soft[sl][g], 0.5)
         lsg = ls[sl][g]
+        bg = _bone_background(va, sm, good, i + 1, sl, params)
+        if bg is None:
+            bg = float(np.percentile(v, params.diffuse_bone_q))
+        bg = max(bg, 0.5)
+        fb = float(np.mean(v > max(k * bg, bg + 3.0 * noise_per * np.sqrt(bg))))
         out[key] = np.array([
             float(np.mean(lsg > params.diffuse_local_z)),
             float(np.mean(ratio > 2.0)),
             float(np.mean(ratio > 3.0)),
             float(np.percentile(lsg, 75)),
             float(np.log(max(float(np.median(ratio)), 0.05))),
+            fb,
+            0.0,
         ])
+    fc = VIEW_FEATURES.index("fc2")
+    for key, v in seg_vals.items():
+        other = seg_vals.get(CONTRALATERAL.get(key, ""))
+        if other is not None:
+            out[key][fc] = float(np.mean(v > k * max(float(np.median(other)), 0.5)))
     return out
 
 
@@ -182,6 +246,7 @@ def segment_features(
     per_view: Sequence[Mapping[str, np.ndarray]],
     n_foci: Mapping[str, int],
     candidate_confidence: Mapping[str, Sequence[float]] | None = None,
+    min_confidence: float = 0.5,
 ) -> dict[str, dict[str, float]]:
     """Model inputs of every segment mapped on at least one view.
 
@@ -195,6 +260,9 @@ def segment_features(
         Segment key -> confidences of every fused bone candidate in it, proposed or
         not (the focal model's probability that each is a lesion). When None, each
         proposed spot counts as one sure candidate.
+    min_confidence : float
+        The focal operating point: candidates below it are the unproposed ones summed in
+        ``uconf``.
 
     Returns
     -------
@@ -203,12 +271,19 @@ def segment_features(
         the views where the segment is mapped), ``fls_max`` (larger view), ``foci``
         (capped at 4), ``sconf`` (sum of the candidates' confidences, capped at
         :data:`SCONF_CAP`: the expected number of foci, including those too faint to be
-        proposed one by one), ``trunk`` and ``skull`` (0/1), the study context
+        proposed one by one), ``uconf`` (the same sum over the candidates below
+        ``min_confidence`` only: lumps of extended uptake that no single focus explains;
+        0 without ``candidate_confidence``), ``trunk`` and ``skull`` (0/1), the study context
         ``study_fls`` (mean ``fls_max`` of the other eleven segments) and ``study_foci``
         (mean capped ``foci`` of the other eleven), and the context products
         ``ctx_fls`` = ``study_fls * fls``, ``ctx_fs3`` = ``study_fls * fs3``,
         ``ctx_foci`` = ``study_foci * foci``, ``ctx_sconf`` = ``study_foci * sconf``
-        (evidence weighs more in a study with disease elsewhere; context alone is zero).
+        (evidence weighs more in a study with disease elsewhere; context alone is zero),
+        the limb / trunk parts of the extent measures ``fs3_limb``, ``fb2_limb``,
+        ``fb2_trunk`` (the feature on limb, resp. trunk, segments and 0 elsewhere: on the
+        trunk organs overlap the bone and confound the soft-tissue ratio, on the limbs
+        they do not, so each group gets its own weight), and their context products
+        ``ctx_fb2_limb`` = ``study_fls * fb2_limb``, ``ctx_fc2`` = ``study_fls * fc2``.
     """
     fls_max = {k: max((float(v[k][0]) for v in per_view if k in v), default=0.0) for k in SIOPEN_KEYS}
     total = sum(fls_max.values())
@@ -216,8 +291,11 @@ def segment_features(
     foci_total = sum(foci.values())
     if candidate_confidence is None:
         sconf = {k: min(float(n_foci.get(k, 0)), SCONF_CAP) for k in SIOPEN_KEYS}
+        uconf = dict.fromkeys(SIOPEN_KEYS, 0.0)
     else:
         sconf = {k: min(float(np.sum(candidate_confidence.get(k, ()))), SCONF_CAP) for k in SIOPEN_KEYS}
+        uconf = {k: min(float(sum(c for c in candidate_confidence.get(k, ()) if c < min_confidence)), SCONF_CAP)
+                 for k in SIOPEN_KEYS}
     n_other = len(SIOPEN_KEYS) - 1
     out: dict[str, dict[str, float]] = {}
     for key in SIOPEN_KEYS:
@@ -225,10 +303,12 @@ def segment_features(
         if not vals:
             continue
         mean = np.mean(vals, axis=0)
-        f = {name: float(x) for name, x in zip(VIEW_FEATURES, mean)}
+        # per-view arrays of an older, shorter VIEW_FEATURES: the missing measures are 0
+        f = {name: float(mean[j]) if j < mean.size else 0.0 for j, name in enumerate(VIEW_FEATURES)}
         f["fls_max"] = fls_max[key]
         f["foci"] = foci[key]
         f["sconf"] = sconf[key]
+        f["uconf"] = uconf[key]
         f["trunk"] = float(key in _TRUNK)
         f["skull"] = float(key == "skull")
         f["study_fls"] = (total - fls_max[key]) / n_other
@@ -237,6 +317,12 @@ def segment_features(
         f["ctx_fs3"] = f["study_fls"] * f["fs3"]
         f["ctx_foci"] = f["study_foci"] * f["foci"]
         f["ctx_sconf"] = f["study_foci"] * f["sconf"]
+        limb = float(key not in _TRUNK and key != "skull")
+        f["fs3_limb"] = limb * f["fs3"]
+        f["fb2_limb"] = limb * f["fb2"]
+        f["fb2_trunk"] = f["trunk"] * f["fb2"]
+        f["ctx_fb2_limb"] = f["study_fls"] * f["fb2_limb"]
+        f["ctx_fc2"] = f["study_fls"] * f["fc2"]
         out[key] = f
     return out
 
@@ -387,7 +473,8 @@ def diffuse_calls(
         Segment key -> DiffuseCall.
     """
     m = model or load_model(params.diffuse_model_file)
-    feats = segment_features([view_features(va, params) for va in views.values()], n_foci, candidate_confidence)
+    feats = segment_features([view_features(va, params) for va in views.values()], n_foci, candidate_confidence,
+                             params.min_confidence)
     keys = list(feats)
     if not keys:
         return {}

@@ -150,6 +150,15 @@ class DetectParams:
     diffuse_local_z : float
         A segment pixel counts as "locally significant" above this local significance
         (Poisson SDs over the opening background of :func:`~mibgkit.detect.focal.local_significance`).
+    diffuse_bone_q : float
+        Percentile of the smoothed counts of the gradable bone (organ uptake excluded) of
+        a segment and its neighbours that serves as the segment's bone-restricted
+        background (input ``fb2`` of the ordinal model).
+    diffuse_bone_nb_mm : float
+        Neighbours of a segment for that background: mapped bone within this distance.
+    diffuse_bone_ratio : float
+        Ratio to the bone-restricted background (``fb2``) and to the contralateral limb
+        segment's median (``fc2``) above which a pixel counts as involved.
     spine_l1_fraction : float
         Where the Curie spine is split (top of L1), as a fraction of the spine's
         head-to-foot extent, when the segment map has no ``L1`` landmark.
@@ -199,6 +208,9 @@ class DetectParams:
     diffuse_soft_sigma_mm: float = 15.0
     diffuse_near_bone_mm: float = 5.0
     diffuse_local_z: float = 3.0
+    diffuse_bone_q: float = 25.0
+    diffuse_bone_nb_mm: float = 30.0
+    diffuse_bone_ratio: float = 2.0
     spine_l1_fraction: float = 0.60
     spect_z_min: float = 5.0
     spect_sigmas_mm: tuple[float, ...] = (5.0, 8.0, 12.0)
