@@ -6,9 +6,10 @@ Usage::
     python benchmarks/bench_segments.py --n 120 --first-seed 1000
     python benchmarks/bench_segments.py --build-atlas      # learn atlas regions on seeds 0-49
 
-The benchmark seeds (1000 and up) are disjoint from the seeds the atlas regions are
-built on (0-49). Phantom studies are cached under ``--cache`` (default
-``/tmp/mibgkit_bench_segments``) because generating them dominates the run time.
+The benchmark seeds (1000 and up) are disjoint from the seeds the atlas is built on
+(0-49; the trunk levels and body-frame regions also 100-199, ``TRUNK_ATLAS_SEEDS``;
+seeds 50-99 stay fresh for checking). Phantom studies are cached under ``--cache``
+(default ``/tmp/mibgkit_bench_segments``) because generating them dominates the run time.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ U_RANGE = (-1.7, 1.7, 0.008)
 REGION_SMOOTH = 1.0
 #: Groups (named by their first bone) learned without holes.
 FILLED_GROUPS = ("skull_vault",)
+#: Groups learned in the stature lateral frame (``Region.lateral == "stature"``,
+#: :data:`mibgkit.anatomy.warp.STATURE_LATERAL`): the vertebrae's width is a share of
+#: stature, not of the shoulder girdle's width.
+STATURE_GROUPS = ("cervical_spine", "thoracic_spine", "lumbar_spine")
 REGION_THRESHOLD = 0.42
 T_RANGE = (-0.2, 1.2, 0.01)
 #: Median Dice of the first mapper version on seeds 1000-1119 (for the before/after column).
@@ -146,6 +151,12 @@ def truth_levels(seed: int) -> dict[str, tuple[float, float]]:
     return out
 
 
+#: Seed ranges [first, stop) the trunk levels (``--build-levels``) and the body-frame regions
+#: (``--build-trunk-atlas``) are learned from: the atlas seeds 0-49 and the tuning seeds
+#: 100-199 (seeds 50-99 stay fresh for checking). 150 cases instead of 50: the profile
+#: template of one age averages ~15 cases under its age kernel with 50, and its sampling
+#: noise moved the registered levels by 0.2-0.6 px (bias) between training halves.
+TRUNK_ATLAS_SEEDS: tuple[tuple[int, int], ...] = ((0, 50), (100, 200))
 #: Ages of the trunk-profile templates and the age kernel (sd, years) that averages the
 #: atlas cases into them; floor added to the learned spread of each template feature.
 LEVEL_AGES = (1.0, 3.0, 5.0, 7.0, 10.0, 15.0, 18.0)
@@ -199,7 +210,7 @@ def build_levels(seeds: list[int], cache: Path) -> None:
                     "1 hip joints; features: log band counts, log left, log right, left-right asymmetry, central "
                     "width / length), per age; prior_offset / prior_sd: proportion prior minus true level and its "
                     "sd, fractions of the measured length. Built by bench_segments.py --build-levels from the "
-                    f"phantom truth of seeds {min(seeds)}-{max(seeds)} ({len(profs)} cases).",
+                    f"phantom truth of seeds {_ranges(seeds)} ({len(profs)} cases).",
         "t": [float(PROFILE_T[0]), float(PROFILE_T[-1]), int(PROFILE_T.size)],
         "ages": list(LEVEL_AGES),
         "prior_offset": [round(float(x), 5) for x in med],
@@ -209,6 +220,17 @@ def build_levels(seeds: list[int], cache: Path) -> None:
     }
     path.write_text(_dump(data))
     print(f"wrote trunk_levels to {path} from {len(profs)} cases; prior offset {med}, sd {offs.std(axis=0)}")
+
+
+def _ranges(seeds: list[int]) -> str:
+    """Seeds as compact ranges, e.g. ``"0-49, 100-199"``."""
+    out: list[str] = []
+    for s in sorted(seeds):
+        if out and int(out[-1].split("-")[-1]) == s - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{s}"
+        else:
+            out.append(str(s))
+    return ", ".join(out)
 
 
 def load_case(seed: int, cache: Path) -> dict[str, Any]:
@@ -278,7 +300,6 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
     hand frames instead of leaving them to the capsule atlas.
     """
     from scipy import ndimage as ndi
-    from skimage.measure import approximate_polygon, find_contours
 
     from mibgkit.anatomy.planar import fit_image, pair_shift, shift_array
     from mibgkit.anatomy.warp import BodyFrame, limb_frame_to_image
@@ -290,6 +311,7 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
     su = np.stack([S.ravel(), U.ravel()], axis=1)
     n_cls = len(GROUPS) + 2
     acc = {v: np.zeros((n_cls, s_ax.size, u_ax.size)) for v in ("ANT", "POST")}
+    acc_st = {v: np.zeros((n_cls, s_ax.size, u_ax.size)) for v in ("ANT", "POST")}  # stature lateral frame
     t_ax, w_ax = np.arange(*T_RANGE), np.arange(*W_RANGE)
     T, W = np.meshgrid(t_ax, w_ax, indexing="ij")
     tw = np.stack([T.ravel(), W.ravel()], axis=1)
@@ -305,15 +327,17 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
         except Exception as exc:  # a failed fit is reported, not learned from
             print(f"seed {seed}: {exc}", file=sys.stderr)
             continue
-        rc = BodyFrame(fit).to_image(su)
-        r = np.round(rc[:, 0]).astype(int)
-        col = np.round(rc[:, 1]).astype(int)
-        inside = (r >= 0) & (r < a.shape[0]) & (col >= 0) & (col < a.shape[1])
-        for v in ("ANT", "POST"):
-            g = np.zeros(su.shape[0], np.int64)
-            g[inside] = c[f"groups_{v}"][r[inside], col[inside]]
-            acc[v] += np.bincount(np.arange(g.size) * n_cls + g, minlength=g.size * n_cls).reshape(
-                s_ax.size, u_ax.size, n_cls).transpose(2, 0, 1)
+        frame = BodyFrame(fit)
+        for accum, pts in ((acc, su), (acc_st, frame.from_stature_lateral(su))):
+            rc = frame.to_image(pts)
+            r = np.round(rc[:, 0]).astype(int)
+            col = np.round(rc[:, 1]).astype(int)
+            inside = (r >= 0) & (r < a.shape[0]) & (col >= 0) & (col < a.shape[1])
+            for v in ("ANT", "POST"):
+                g = np.zeros(su.shape[0], np.int64)
+                g[inside] = c[f"groups_{v}"][r[inside], col[inside]]
+                accum[v] += np.bincount(np.arange(g.size) * n_cls + g, minlength=g.size * n_cls).reshape(
+                    s_ax.size, u_ax.size, n_cls).transpose(2, 0, 1)
             for limb, (right, left, _) in LIMBS.items():
                 for side, labs in (("right", right), ("left", left)):
                     joints = (fit.arms if limb == "arm" else fit.legs)[side].joints
@@ -336,39 +360,10 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
     segs = sorted(set(seg_of_group))
     regions: dict[str, list[dict[str, Any]]] = {}
     for v in ("ANT", "POST"):
-        prob = ndi.gaussian_filter(acc[v] / max(n_ok, 1), (0, REGION_SMOOTH, REGION_SMOOTH))
-        # per pixel the most probable segment (sum of its bones) is painted when its
-        # probability exceeds REGION_THRESHOLD; then the most probable bone within it
-        seg_prob = np.stack([prob[[i + 1 for i, s in enumerate(seg_of_group) if s == k]].sum(0) for k in segs])
-        other = prob[len(GROUPS) + 1]
-        cand = np.concatenate([seg_prob, other[None]], axis=0)
-        best_seg = np.argmax(cand, axis=0) + 1
-        win = np.where(np.max(cand, axis=0) > REGION_THRESHOLD, best_seg, 0)
-        regs = []
-        for gi, grp in enumerate(GROUPS):
-            k = segs.index(seg_of_group[gi]) + 1
-            same = [j for j, s in enumerate(seg_of_group) if s == seg_of_group[gi]]
-            best = np.argmax(prob[[j + 1 for j in same]], axis=0)
-            m = (win == k) & (np.asarray(same)[best] == gi)
-            m = ndi.binary_opening(m, iterations=1)
-            lab, n = ndi.label(m)
-            polys = []
-            for li in range(1, n + 1):
-                # holes are kept (gaps between ribs, between vertebrae): the contours are
-                # painted with the even-odd rule (mibgkit.anatomy.planar); not in the skull,
-                # whose phantom face lacks the maxilla that a real face has (NM1)
-                comp = ndi.binary_fill_holes(lab == li) if grp[0] in FILLED_GROUPS else lab == li
-                if comp.sum() < 12:
-                    continue
-                for ct in find_contours(np.pad(comp, 1).astype(float), 0.5):
-                    ct = approximate_polygon(ct - 1.0, tolerance=0.7)
-                    if ct.shape[0] < 4:
-                        continue
-                    pts = np.stack([s_ax[0] + ct[:, 0] * S_RANGE[2], u_ax[0] + ct[:, 1] * U_RANGE[2]], axis=1)
-                    polys.append(np.round(pts, 4).tolist())
-            if polys:
-                regs.append({"bones": list(grp), "polygons": polys})
-        regions[v] = regs
+        regions[v] = [r for r in _trunk_regions(acc[v], n_ok, s_ax, u_ax, seg_of_group, segs)
+                      if r["bones"][0] not in STATURE_GROUPS]
+        regions[v] += [dict(r, lateral="stature") for r in _trunk_regions(acc_st[v], n_ok, s_ax, u_ax, seg_of_group, segs)
+                       if r["bones"][0] in STATURE_GROUPS]
     limb_regions: dict[str, list[dict[str, Any]]] = {"ANT": [], "POST": []}
     for (limb, k, v), cnt in lacc.items():
         prob = ndi.gaussian_filter(cnt / max(n_ok, 1), (0, 1.0, 1.0))
@@ -388,13 +383,54 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
             data["limb_regions"][v] = [it for it in limb_regions[v] if it["limb"] == "arm"] + keep
     elif trunk_only:
         data["regions"] = regions
-        data["regions_built_from"] = {"seeds": [min(seeds), max(seeds)], "n_cases": n_ok}
+        data["regions_built_from"] = {"seeds": _ranges(seeds), "n_cases": n_ok}
     else:
         data["regions"] = regions
         data["limb_regions"] = limb_regions
         data["regions_built_from"] = {"seeds": [min(seeds), max(seeds)], "n_cases": n_ok}
     path.write_text(_dump(data))
     print(f"wrote {path} from {n_ok} cases")
+
+
+def _trunk_regions(acc_v: np.ndarray, n_ok: int, s_ax: np.ndarray, u_ax: np.ndarray, seg_of_group: list[str],
+                   segs: list[str]) -> list[dict[str, Any]]:
+    """Body-frame regions of one view from the per-cell bone counts of the atlas cases."""
+    from scipy import ndimage as ndi
+    from skimage.measure import approximate_polygon, find_contours
+
+    prob = ndi.gaussian_filter(acc_v / max(n_ok, 1), (0, REGION_SMOOTH, REGION_SMOOTH))
+    # per pixel the most probable segment (sum of its bones) is painted when its
+    # probability exceeds REGION_THRESHOLD; then the most probable bone within it
+    seg_prob = np.stack([prob[[i + 1 for i, s in enumerate(seg_of_group) if s == k]].sum(0) for k in segs])
+    other = prob[len(GROUPS) + 1]
+    cand = np.concatenate([seg_prob, other[None]], axis=0)
+    best_seg = np.argmax(cand, axis=0) + 1
+    win = np.where(np.max(cand, axis=0) > REGION_THRESHOLD, best_seg, 0)
+    regs = []
+    for gi, grp in enumerate(GROUPS):
+        k = segs.index(seg_of_group[gi]) + 1
+        same = [j for j, s in enumerate(seg_of_group) if s == seg_of_group[gi]]
+        best = np.argmax(prob[[j + 1 for j in same]], axis=0)
+        m = (win == k) & (np.asarray(same)[best] == gi)
+        m = ndi.binary_opening(m, iterations=1)
+        lab, n = ndi.label(m)
+        polys = []
+        for li in range(1, n + 1):
+            # holes are kept (gaps between ribs, between vertebrae): the contours are
+            # painted with the even-odd rule (mibgkit.anatomy.planar); not in the skull,
+            # whose phantom face lacks the maxilla that a real face has (NM1)
+            comp = ndi.binary_fill_holes(lab == li) if grp[0] in FILLED_GROUPS else lab == li
+            if comp.sum() < 12:
+                continue
+            for ct in find_contours(np.pad(comp, 1).astype(float), 0.5):
+                ct = approximate_polygon(ct - 1.0, tolerance=0.7)
+                if ct.shape[0] < 4:
+                    continue
+                pts = np.stack([s_ax[0] + ct[:, 0] * S_RANGE[2], u_ax[0] + ct[:, 1] * U_RANGE[2]], axis=1)
+                polys.append(np.round(pts, 4).tolist())
+        if polys:
+            regs.append({"bones": list(grp), "polygons": polys})
+    return regs
 
 
 def _polygons(m: np.ndarray, ax0: np.ndarray, ax1: np.ndarray, st0: float, st1: float) -> list[list[list[float]]]:
@@ -446,7 +482,8 @@ def _dump(data: dict[str, Any]) -> str:
                 for q, r in enumerate(regs):
                     polys = ",\n     ".join(json.dumps(p) for p in r["polygons"])
                     sep = "," if q < len(regs) - 1 else ""
-                    lines.append(f'   {{"bones": {json.dumps(r["bones"])}, "polygons": [\n     {polys}]}}{sep}')
+                    lat = f', "lateral": {json.dumps(r["lateral"])}' if "lateral" in r else ""
+                    lines.append(f'   {{"bones": {json.dumps(r["bones"])}{lat}, "polygons": [\n     {polys}]}}{sep}')
                 lines.append("  ]" + ("," if j < len(views) - 1 else ""))
             lines.append(" }" + end)
         elif k == "trunk_levels":
@@ -694,15 +731,19 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "`--build-atlas` from the phantom population (seeds 0-49), per bone, with the bone → segment table in "
         "segments.json deciding labels. Per view the bone nearer the camera is painted; the humeri are painted "
         "over the trunk regions. All constants above were measured or tuned on seeds 0-49 only.",
-        "- Trunk regions are a probabilistic atlas: per view the share of the 50 atlas cases in which each "
+        "- Trunk regions are a probabilistic atlas: per view the share of the 150 atlas cases (seeds 0-49 and "
+        "100-199) in which each "
         "body-frame cell (0.004 s x 0.008 u, ~0.7 px) shows each bone, smoothed by 1.0 cell; a cell is painted "
         "with its most probable segment when that probability exceeds 0.42 (the Dice-optimal threshold of a "
         "probabilistic map lies near half the Dice reached, below the 0.5 of an argmax; chosen by split-half "
         "cross-validation on seeds 0-49). Holes are kept: the gaps between ribs and between vertebrae that the "
         "cases agree on are stored as inner contours and painted with the even-odd rule (not in the skull: the "
-        "phantom's face lacks the maxilla, which a real face has, see NM1). The trunk has its own levels and "
+        "phantom's face lacks the maxilla, which a real face has, see NM1). The vertebral column (cervical, "
+        "thoracic, lumbar) is stored in a stature lateral frame (lateral unit 0.115 of the measured length at every "
+        "age; the vertebrae's width is a share of stature, not of the shoulder girdle). The trunk has its own levels and "
         "axis (mibgkit/anatomy/levels.py): the shoulder line and hip joints registered on a body-axis profile "
-        "template (counts and outline width along the midline, learned per age on seeds 0-49) with a prior at "
+        "template (counts and outline width along the midline, learned per age on seeds 0-49 and 100-199) with a "
+        "prior at "
         "the age proportions of the measured length, the chin one age-proportioned neck length above the "
         "shoulder line, the axis through the head centre and the gap between the legs "
         "(`BodyFit.rows['trunk_shoulder' / 'trunk_hip' / 'trunk_chin']`, `BodyFit.trunk_midline`; the arms and "
@@ -879,11 +920,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-arm-atlas", action="store_true",
                     help="re-learn only the arm limb-frame regions (seeds 0-49, or --atlas-seeds)")
     ap.add_argument("--build-trunk-atlas", action="store_true",
-                    help="re-learn only the body-frame (head, trunk, pelvis) regions (seeds 0-49, or --atlas-seeds)")
+                    help="re-learn only the body-frame (head, trunk, pelvis) regions (seeds 0-49 and 100-199, "
+                         "or --atlas-seeds)")
     ap.add_argument("--build-levels", action="store_true",
-                    help="learn the body-axis profile templates of the trunk levels (seeds 0-49, or --atlas-seeds)")
+                    help="learn the body-axis profile templates of the trunk levels (seeds 0-49 and 100-199, "
+                         "or --atlas-seeds)")
     ap.add_argument("--arm-distal", action="store_true", help="with --build-arm-atlas: learn forearm/hand frames too")
-    ap.add_argument("--atlas-seeds", type=int, nargs=2, default=(0, 50), metavar=("FIRST", "STOP"))
+    ap.add_argument("--atlas-seeds", type=int, nargs="+", metavar="FIRST STOP",
+                    help="seed ranges [FIRST, STOP) to learn from (pairs; tuning seeds 0-499 only); default 0 50, "
+                         "for --build-levels / --build-trunk-atlas the ranges of TRUNK_ATLAS_SEEDS")
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mibgkit_bench_segments"))
@@ -899,13 +944,17 @@ def main(argv: list[str] | None = None) -> int:
     global COLLIMATOR
     COLLIMATOR = args.collimator
     if args.build_atlas or args.build_arm_atlas or args.build_trunk_atlas or args.build_levels:
-        first, stop = args.atlas_seeds
-        if not (0 <= first < stop <= 500):
-            ap.error("--atlas-seeds must lie within the tuning seeds 0-499")
+        spec = args.atlas_seeds
+        if spec is None:
+            spec = [x for r in (TRUNK_ATLAS_SEEDS if args.build_levels or args.build_trunk_atlas else ((0, 50),))
+                    for x in r]
+        if len(spec) % 2 or any(not (0 <= a < b <= 500) for a, b in zip(spec[::2], spec[1::2])):
+            ap.error("--atlas-seeds takes FIRST STOP pairs within the tuning seeds 0-499")
+        atlas_seeds = sorted({s for a, b in zip(spec[::2], spec[1::2]) for s in range(a, b)})
         if args.build_levels:
-            build_levels(list(range(first, stop)), args.cache)
+            build_levels(atlas_seeds, args.cache)
         else:
-            build_atlas(list(range(first, stop)), args.cache, arms_only=args.build_arm_atlas,
+            build_atlas(atlas_seeds, args.cache, arms_only=args.build_arm_atlas,
                         arm_distal=args.arm_distal, trunk_only=args.build_trunk_atlas)
         return 0
     seeds = list(range(args.first_seed, args.first_seed + args.n))

@@ -142,10 +142,15 @@ class Region:
         Bone names (all in one SIOPEN segment); the first decides the label.
     polygons : tuple of ndarray of shape (n, 2)
         ``(s, u)`` vertices.
+    lateral : {"body", "stature"}
+        Unit of ``u``: the body frame's local half-width, or (the vertebral column)
+        :data:`mibgkit.anatomy.warp.STATURE_LATERAL` times the measured length
+        (:meth:`mibgkit.anatomy.warp.BodyFrame.from_stature_lateral`).
     """
 
     bones: tuple[str, ...]
     polygons: tuple[np.ndarray, ...]
+    lateral: str = "body"
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,9 @@ def atlas_regions() -> dict[str, tuple[Region, ...]]:
     out: dict[str, tuple[Region, ...]] = {}
     for view, regs in atlas_data().get("regions", {}).items():
         out[view] = tuple(
-            Region(tuple(r["bones"]), tuple(np.asarray(p, dtype=float) for p in r["polygons"])) for r in regs
+            Region(tuple(r["bones"]), tuple(np.asarray(p, dtype=float) for p in r["polygons"]),
+                   str(r.get("lateral", "body")))
+            for r in regs
         )
     return out
 

@@ -13,7 +13,7 @@ widening over the shoulders and hips. Per row, five features are read in a band 
 the midline (:func:`axis_profile`): log counts of the band, of its left and right halves,
 their left-right asymmetry, and the width of the central run of the body outline / stature.
 A template of these features, sampled on ``t`` (0 at the shoulder line, 1 at the hip
-joints), is learned from the phantom truth of the atlas seeds 0-49, as a mean and a
+joints), is learned from the phantom truth of the tuning seeds 0-49 and 100-199, as a mean and a
 spread per age (``trunk_levels`` in ``mibgkit/data/atlas_planar.json``, written by
 ``benchmarks/bench_segments.py --build-levels``). On an image, the shoulder and hip rows
 are the pair whose resampled profile best matches the age's template (robust squared

@@ -242,7 +242,8 @@ def render_labels(fit: BodyFit, view: str) -> Painted:
     # head, spine, thoracic cage, pelvis: regions of the body frame (already per view)
     frame = BodyFrame(fit)
     regions = atlas_regions().get("POST" if post else "ANT", ())
-    polys = [(region, _densify(poly)) for region in regions for poly in region.polygons]
+    polys = [(region, _densify(poly) if region.lateral == "body" else frame.from_stature_lateral(_densify(poly)))
+             for region in regions for poly in region.polygons]
     if polys:
         # one warp call for all vertices (the triangle search dominates the cost)
         warped = frame.to_image(np.concatenate([p for _, p in polys]))

@@ -29,12 +29,18 @@ from scipy.spatial import Delaunay
 
 from mibgkit.anatomy.landmarks import BodyFit
 
-__all__ = ["PiecewiseAffine", "BodyFrame", "limb_frame_to_image", "capsule_polygon", "S_KNOTS"]
+__all__ = ["PiecewiseAffine", "BodyFrame", "limb_frame_to_image", "capsule_polygon", "S_KNOTS", "STATURE_LATERAL"]
 
 #: Landmarks that define the body-frame ``s`` levels.
 S_KNOTS = ("head_top", "chin", "shoulder", "hip", "knee")
 _S_GRID = (-0.5, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5, 4.0, 5.0)
 _U_GRID = (-6.0, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 6.0)
+#: Lateral unit of the atlas regions stored in the *stature* lateral frame (the vertebral
+#: column: ``Region.lateral == "stature"``), as a fraction of the measured length. The
+#: vertebrae's width is a fixed share of stature at every age, while the body frame's
+#: lateral unit (the age-proportioned shoulder half-width, 0.135 of stature at 1 y, 0.115
+#: from 10 y) follows the shoulder girdle; 0.115 makes both units equal from 10 y on.
+STATURE_LATERAL = 0.115
 
 
 class PiecewiseAffine:
@@ -131,6 +137,17 @@ class BodyFrame:
         sh = 0.5 * fit.props.shoulder_width * fit.stature_px
         hip = 0.5 * fit.props.hip_width * fit.stature_px
         return float(np.interp(s, [0.0, 1.0, 2.0, 3.0], [head, head, sh, hip]))
+
+    def from_stature_lateral(self, su: np.ndarray) -> np.ndarray:
+        """Points ``(s, u')`` of the stature lateral frame -> body frame ``(s, u)``.
+
+        ``u'`` is the distance from the trunk axis in units of :data:`STATURE_LATERAL`
+        times the measured length; ``u = u' * STATURE_LATERAL * length / half_width(s)``.
+        """
+        su = np.array(su, dtype=float).reshape(-1, 2)
+        hw = np.interp(su[:, 0], [0.0, 1.0, 2.0, 3.0], [self._half_width(k) for k in (0.0, 1.0, 2.0, 3.0)])
+        su[:, 1] *= STATURE_LATERAL * self.fit.stature_px / hw
+        return su
 
     def to_image(self, su: np.ndarray) -> np.ndarray:
         """Body-frame points (m, 2) -> image (row, col).

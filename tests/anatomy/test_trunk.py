@@ -101,3 +101,36 @@ def test_nm1_trunk_sits_in_anatomical_order(nm1_study):
     c = lab == label_of("thoracic_cage")
     hull = ndi.binary_fill_holes(c)
     assert 0.5 < c.sum() / hull.sum() < 0.98
+
+
+def test_vertebral_column_is_stored_and_placed_in_the_stature_lateral_frame(pair_fit):
+    from mibgkit.anatomy.warp import STATURE_LATERAL
+
+    for view in ("ANT", "POST"):
+        lateral = {r.bones[0]: r.lateral for r in atlas_regions()[view]}
+        for bone in ("cervical_spine", "thoracic_spine", "lumbar_spine"):
+            assert lateral.get(bone) == "stature", (view, bone, lateral.get(bone))
+        # the girdles keep the body frame (shoulder and hip widths of the age)
+        assert lateral["ribs"] == lateral["ilium"] == "body"
+    fit = pair_fit
+    frame = BodyFrame(fit)
+    H = fit.stature_px
+    # one stature unit from the axis is STATURE_LATERAL of the measured length at every
+    # level of the trunk, whatever the age's shoulder and hip widths (6 y: wider than 0.115)
+    for s in (2.0, 2.5, 3.0):
+        su = frame.from_stature_lateral(np.array([[s, 1.0], [s, 0.0]]))
+        left, mid = frame.to_image(su)
+        assert left[0] == pytest.approx(mid[0])
+        assert left[1] - mid[1] == pytest.approx(STATURE_LATERAL * H, rel=1e-6)
+    assert abs(frame.from_stature_lateral(np.array([[2.0, 1.0]]))[0, 1] - 1.0) > 0.03
+
+
+def test_mapped_spine_width_follows_the_phantom_vertebrae(trunk_maps, phantom_sim):
+    """A 6-year-old's spine is as wide as the phantom's, not the width of an all-ages average
+    in shoulder-width units (the old body-frame spine was ~6-10 % too wide at 3-6 y)."""
+    for i, view in enumerate(phantom_sim.study.views):
+        lab = trunk_maps.views[i].labels == label_of("spine")
+        truth = phantom_sim.truth.labels[view.view] == label_of("spine")
+        rows = np.flatnonzero(lab.any(axis=1) & truth.any(axis=1))
+        ratio = float(np.median(lab[rows].sum(axis=1) / truth[rows].sum(axis=1)))
+        assert 0.93 <= ratio <= 1.04, (view.view, ratio)
