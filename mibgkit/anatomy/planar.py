@@ -10,7 +10,7 @@ from skimage.draw import polygon as draw_polygon
 
 from mibgkit.anatomy.atlas import LimbBone, LimbRegion, atlas_regions, limb_bones, limb_regions, proportions
 from mibgkit.anatomy.curie import curie_label_of_bone
-from mibgkit.anatomy.landmarks import BodyFit, body_outline, fit_body
+from mibgkit.anatomy.landmarks import BodyFit, body_outline, fit_body, refit_arms
 from mibgkit.anatomy.levels import refine_trunk
 from mibgkit.anatomy.model import Landmark, SegmentMap
 from mibgkit.anatomy.warp import BodyFrame, capsule_polygon, limb_frame_to_image
@@ -94,6 +94,7 @@ def fit_image(
         raise MappingError("no body found", where)
     if refine:
         refine_trunk(img, fit)
+        refit_arms(fit)
     anchors = [lm for lm in fit.landmarks if lm.name in ("head_top", "neck", "shoulder", "crotch", "sole")]
     if not any(lm.confidence > 0.5 for lm in anchors):
         raise MappingError(
