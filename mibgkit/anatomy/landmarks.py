@@ -18,7 +18,7 @@ from mibgkit.anatomy.atlas import Proportions
 from mibgkit.anatomy.halo import halo_floor
 from mibgkit.anatomy.model import Landmark
 
-__all__ = ["BodyOutline", "LimbFit", "BodyFit", "body_outline", "fit_body"]
+__all__ = ["BodyOutline", "LimbFit", "BodyFit", "body_outline", "fit_body", "refit_arms"]
 
 Point = tuple[float, float]
 
@@ -95,6 +95,10 @@ class BodyFit:
     #: Body-axis line (col = a + b * row) for the trunk atlas, when found
     #: (:func:`mibgkit.anatomy.levels.refine_trunk`); else :attr:`midline` is used.
     trunk_midline: tuple[float, float] | None = None
+    #: What the arm fit reads besides the rows (core mask, central run per row, leg
+    #: mask), kept so :func:`refit_arms` can place the arms again on the registered
+    #: shoulder line.
+    arm_inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def mid_col(self, row: float) -> float:
         """Trunk midline column at a row."""
@@ -429,7 +433,29 @@ def fit_body(
     )
     fit.legs, leg_mask = _fit_legs(fit, core)
     fit.arms = _fit_arms(fit, core, cs, leg_mask)
+    fit.arm_inputs = (core, cs, leg_mask)
     fit.landmarks = _landmark_list(fit, conf)
+    return fit
+
+
+def refit_arms(fit: BodyFit) -> BodyFit:
+    """Arm joints again, from the shoulder line registered on the body-axis profile.
+
+    The landmark fit hangs the arms from the shoulder level blended with the outline's
+    width rise, which abducted and raised arms move (sd 0.44 % of stature against the
+    phantom's shoulder joints on the tuning seeds 0-49, pose-dependent bias 0.5-1.3 %);
+    once :func:`mibgkit.anatomy.levels.refine_trunk` has registered the shoulder line
+    (``rows['trunk_hip']`` present), the shoulder joints sit :data:`_SHOULDER_DROP_TRUNK`
+    below ``rows['trunk_shoulder']`` (sd 0.17 %, all poses alike). The arm landmarks of
+    ``fit.landmarks`` are replaced; nothing else changes.
+    """
+    if fit.arm_inputs is None or "trunk_hip" not in fit.rows or "trunk_shoulder" not in fit.rows:
+        return fit
+    core, cs, leg_mask = fit.arm_inputs
+    fit.arms = _fit_arms(fit, core, cs, leg_mask, fit.rows["trunk_shoulder"] + _SHOULDER_DROP_TRUNK * fit.stature_px)
+    new = {f"{side}_{jn}": Landmark(f"{side}_{jn}", p[0], p[1], limb.confidence)
+           for side, limb in fit.arms.items() for jn, p in zip(("shoulder", "elbow", "wrist", "hand"), limb.joints)}
+    fit.landmarks = [new.get(lm.name, lm) for lm in fit.landmarks]
     return fit
 
 
@@ -574,8 +600,10 @@ def _fit_legs(fit: BodyFit, core: np.ndarray) -> tuple[dict[str, LimbFit], np.nd
     return legs, leg_mask
 
 
-def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.ndarray) -> dict[str, LimbFit]:
-    """Arm joints of both sides.
+def _fit_arms(
+    fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.ndarray, shoulder_row: float | None = None,
+) -> dict[str, LimbFit]:
+    """Arm joints of both sides (shoulder joints on ``shoulder_row`` when given).
 
     The shoulder joint sits at an age-proportioned distance from the midline (the
     outline width at the shoulders is inflated by abducted or raised arms). A raised
@@ -600,7 +628,7 @@ def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.
     reach = 1.15 * (hum + rad + hand)
     mask = fit.outline.mask if fit.outline is not None else core
     for side, sign in (("right", -1.0), ("left", 1.0)):
-        sh_r = rows["shoulder"] + _SHOULDER_DROP * H
+        sh_r = shoulder_row if shoulder_row is not None else rows["shoulder"] + _SHOULDER_DROP * H
         sh_c = fit.mid_col(sh_r) + sign * _SHOULDER_LATERAL * 0.5 * props.shoulder_width * H
         shoulder = (sh_r, sh_c)
         pix = _arm_component(lab, n, shoulder, sign, fit, reach)
@@ -639,6 +667,9 @@ def _fit_arms(fit: BodyFit, core: np.ndarray, central: np.ndarray, leg_mask: np.
 #: and an elbow near the field edge, the joints use the edge on the counts below); hand
 #: length. Measured on the phantom truth of seeds 0-49.
 _SHOULDER_DROP = 0.010
+#: Shoulder joint below the registered shoulder line (``rows['trunk_shoulder']``,
+#: :func:`refit_arms`): median on the phantom truth of seeds 0-49 (sd 0.17 %).
+_SHOULDER_DROP_TRUNK = 0.0101
 #: Largest trunk half-width at the shoulders, as a share of the age prior.
 _SHOULDER_CAP = 1.05
 _SHOULDER_LATERAL = 0.755
@@ -651,6 +682,10 @@ _ARM_EDGE_INSET = 0.026
 _BAND_EDGE = 0.3
 _BAND_LEVEL = (0.015, 0.035)
 _BAND_INSET = (0.017, 0.0142)
+#: Width (share of stature) within which the band's inner edge must lie to be the arm's
+#: own (narrower is noise at the outer edge, wider is the trunk beyond a gap).
+_BAND_WIDTH_MIN = 0.015
+_BAND_WIDTH_MAX = 0.07
 #: Humerus direction (degrees, lateral) assumed when the field of view cuts the arm band.
 _CLIPPED_ANGLE = 8.0
 #: Shoulder joint from the humerus axis line: lateral offset from the line at the
@@ -664,6 +699,15 @@ _SHOULDER_AXIS_ANGLE = 15.0
 #: seen it carries on this many degrees more lateral (carrying angle; 4-6 degrees on
 #: the phantom truth of seeds 0-49).
 _FOREARM_TURN = 15.0
+#: The same for an abducted arm (humerus more than :data:`_SHOULDER_AXIS_ANGLE` out): its
+#: forearm leaves the field within a few rows and the edges medial of the humerus's line
+#: below it are the trunk's (forearm 6 degrees lateral of the humerus on seeds 0-49).
+_FOREARM_TURN_ABDUCTED = 2.0
+#: Forearm axis midway between the band's two edges where both are seen (:func:`_edge_axis`).
+_FOREARM_CENTRE = True
+_HUMERUS_CENTRE = True
+#: A forearm not seen carries on from the humerus band's own direction (:func:`_axis_angle` with ``line``).
+_CARRY_FROM_LINE = True
 _CARRY_ANGLE = 5.0
 _HAND = 0.105
 #: Arm bone lengths are the age proportions of the skeletal stature; the outline length
@@ -682,7 +726,7 @@ _ABDOMEN_TIP = (0.74, -0.21)
 
 def _edge_axis(
     mask: np.ndarray, r: float, sign: float, mid: float, inset: float, field: tuple[int, int],
-    band: tuple[np.ndarray, float] | None = None, crest: float | None = None,
+    band: tuple[np.ndarray, float] | None = None, crest: float | None = None, centre: bool = False,
 ) -> float | None:
     """Arm axis column at row ``r`` from the outer edge of the arm band, or None.
 
@@ -695,7 +739,9 @@ def _edge_axis(
     is cut by the field of view there. With ``crest`` (and ``band``: images with a
     penetration halo, ``BodyOutline.halo``) the axis is the arm's crest of the counts
     at least ``crest`` px from the midline instead (:func:`mibgkit.anatomy.arms.crest_col`),
-    None where there is none.
+    None where there is none. With ``centre`` (and ``band``) the axis is midway between
+    the band's outer and inner edges when the counts fall to :data:`_BAND_EDGE` of its
+    level on both sides (a forearm clear of the trunk); else one inset inside the outer edge.
     """
     if crest is not None and band is not None:
         return crest_col(band[0], mask, r, sign, mid, band[1], field, crest)
@@ -715,6 +761,16 @@ def _edge_axis(
             above = np.flatnonzero(prof > _BAND_EDGE * level)
             if level > 0 and above.size:
                 pos = float(cols[above[0]])
+                if centre:
+                    # the band's inner edge, where the counts fall to the same share again
+                    # within the widest band: the axis is midway (no assumed radius)
+                    far = edge - sign * np.arange(int(_BAND_WIDTH_MAX * H) + 1)
+                    far = far[(far >= 0) & (far < mask.shape[1])].astype(int)
+                    pf = sm[ri, far]
+                    k0 = int(above[0])
+                    inner = np.flatnonzero(pf[k0:] < _BAND_EDGE * level)
+                    if inner.size and inner[0] * 1.0 >= _BAND_WIDTH_MIN * H:
+                        return 0.5 * (pos + float(far[k0 + inner[0]]) + sign * 0.5)
     return pos - sign * inset
 
 
@@ -733,7 +789,7 @@ def _direction(angle_deg: float, sign: float) -> np.ndarray:
 
 def _axis_angle(
     mask: np.ndarray, start: Point, length: float, sign: float, fit: BodyFit, inset: float = _ARM_EDGE_INSET,
-    min_angle: float = -90.0, counts: bool = False,
+    min_angle: float = -90.0, counts: bool = False, centre: bool = False, line: bool = False,
 ) -> float | None:
     """Median direction (degrees, lateral positive) from ``start`` to the arm-band axis.
 
@@ -753,18 +809,23 @@ def _axis_angle(
     result: float | None = None
     for _ in range(2 if band is not None else 1):
         horiz = inset * H / max(np.cos(np.deg2rad(result)), 0.5) if result is not None else inset * H
-        angles = []
+        angles, rr, cc = [], [], []
         for f in np.linspace(0.35, 0.85, 11):
             r = start[0] + f * length * 0.95
-            a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band, halo)
+            a = _edge_axis(mask, r, sign, fit.mid_col(r), horiz, field, band, halo, centre)
             if a is None:
                 continue
             ang = float(np.degrees(np.arctan2(sign * (a - start[1]), r - start[0])))
             if ang >= min_angle:
                 angles.append(ang)
+                rr.append(r)
+                cc.append(a)
         if len(angles) < 3:
             return None
         result = float(np.median(angles))
+        if line and len(rr) >= 5:
+            slope = float(np.polyfit(np.asarray(rr), np.asarray(cc), 1)[0])
+            result = float(np.degrees(np.arctan(sign * slope)))
     return result
 
 
@@ -813,7 +874,7 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
         col = _shoulder_from_axis(fit, mask, shoulder, hum, th, sign)
         if col is not None:
             shoulder = (shoulder[0], col)
-            th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
+            th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True, centre=_HUMERUS_CENTRE)
     conf = 0.8
     clipped = th is None
     if th is None:
@@ -822,7 +883,9 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     th = float(np.clip(th, -5.0, 70.0))
     elbow_v = np.asarray(shoulder) + hum * _direction(th, sign)
     elbow = (float(elbow_v[0]), float(elbow_v[1]))
-    tf = _axis_angle(mask, elbow, rad, sign, fit, _BAND_INSET[1], min_angle=th - _FOREARM_TURN, counts=True)
+    turn = _FOREARM_TURN if th < _SHOULDER_AXIS_ANGLE else _FOREARM_TURN_ABDUCTED
+    tf = _axis_angle(mask, elbow, rad, sign, fit, _BAND_INSET[1], min_angle=th - turn, counts=True,
+                     centre=_FOREARM_CENTRE)
     t_abd = _axis_angle(mask, elbow, rad, sign, fit)
     inside = 2.0 * _ARM_EDGE_INSET * H <= elbow[1] <= mask.shape[1] - 1 - 2.0 * _ARM_EDGE_INSET * H
     if t_abd is not None and t_abd < _ABDOMEN_ANGLE and th < 20.0 and inside:
@@ -837,8 +900,12 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     else:
         if tf is None:
             # the forearm band is cut by the field edge: along the edge when the whole arm
-            # is (arm at the side of a narrow field), else carry on nearly straight
-            tf = 0.0 if clipped else th + _CARRY_ANGLE
+            # is (arm at the side of a narrow field), else carry on nearly straight, from
+            # the direction of the humerus band itself (the line through its axis samples
+            # does not carry the shoulder's lateral error as the shoulder-elbow angle does)
+            t_line = None if clipped else _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True,
+                                                      line=_CARRY_FROM_LINE)
+            tf = 0.0 if clipped else (t_line if t_line is not None else th) + _CARRY_ANGLE
         tf = float(np.clip(tf, th - _FOREARM_TURN, th + 25.0))
         wrist_v = elbow_v + rad * _direction(tf, sign)
         tip_v = wrist_v + hand * _direction(tf, sign)
