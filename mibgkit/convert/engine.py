@@ -40,7 +40,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mibgkit.convert import _startup  # noqa: F401  # first: imports pydicom without requests
 from mibgkit.convert._files import (
     TMP_SUFFIX,
     FolderCache,

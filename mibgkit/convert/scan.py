@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pydicom
-from pydicom.errors import InvalidDicomError
-
 from mibgkit.convert._files import TMP_SUFFIX
 from mibgkit.convert.deid import DeidPolicy
 from mibgkit.convert.naming import study_part
+from mibgkit.io._dicomdict import import_pydicom
 from mibgkit.io._values import _SLOW, _decode, _pydicom_defaults
 
 __all__ = ["Fingerprint", "StudyJob", "Scan", "quick_header", "scan_tree"]
@@ -116,6 +114,9 @@ def _read_header(path: str) -> dict[str, Any] | None:
     quick = quick_header(path)
     if quick is not None:
         return quick
+    pydicom = import_pydicom()  # only for a file the quick read leaves to it
+    from pydicom.errors import InvalidDicomError
+
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
     except (InvalidDicomError, OSError, ValueError, EOFError, TypeError):
