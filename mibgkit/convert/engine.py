@@ -749,9 +749,21 @@ def _tune_malloc() -> None:
 
 
 def _warm_worker(fmt: str, threads: int, worker: bool = True) -> None:
-    """Pool initializer: import what every task needs once per worker process."""
+    """Pool initializer: import what every task needs once per worker process.
+
+    Called in the main process before the workers fork (they inherit it all), and as the
+    pool initializer (nothing left to import then, unless the pool had to spawn).
+    """
+    import datetime
+
     import mibgkit.convert.nifti
     import mibgkit.io.loader  # noqa: F401
+
+    try:  # the RLE codec: its package reads its version from the installed metadata (~0.09 s)
+        import rle.rle  # noqa: F401
+    except ImportError:  # pragma: no cover - pylibjpeg-rle is a dependency
+        pass
+    datetime.datetime.strptime("20000101", "%Y%m%d")  # imports _strptime (dates in headers)
 
     if worker:
         _tune_malloc()

@@ -100,12 +100,23 @@ def _walk(root: Path, exclude: Path | None) -> list[str]:
         return [str(root), *dicomdir_files(root)]
     if root.is_file():
         return [str(root)]
-    found = []
+    found: list[str] = []
+    # The real path of each folder walked, from the root's: os.walk does not enter symbolic
+    # links, so a folder's real path is its parent's plus its name (no resolve() per folder).
+    real = {os.fspath(root): str(root.resolve())} if exclude is not None else {}
+    excluded = str(exclude)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         if exclude is not None:
-            dirnames[:] = [d for d in dirnames if (Path(dirpath) / d).resolve() != exclude]
-        found += [str(Path(dirpath) / name) for name in sorted(filenames)]
+            base = real.pop(dirpath)
+            keep = []
+            for d in dirnames:
+                path = os.path.join(base, d)
+                if path != excluded:
+                    keep.append(d)
+                    real[os.path.join(dirpath, d)] = path
+            dirnames[:] = keep
+        found += [os.path.join(dirpath, name) for name in sorted(filenames)]
     return found
 
 

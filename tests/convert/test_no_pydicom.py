@@ -158,3 +158,31 @@ def test_every_test_file_and_broken_ones_same_bytes_and_reasons(tmp_path: Path) 
     assert [k for k in fresh if fresh[k] != ref[k]] == []
     manifest = json.loads(fresh["manifest.json"])
     assert all(f["reason"] for f in manifest["files"] if f["status"] in ("failed", "skipped"))
+
+
+def test_walk_equals_resolving_every_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan's walk (real paths from the root's) lists what resolving each folder listed:
+    output folder inside the input skipped, symbolic links not entered, root given relatively."""
+    from mibgkit.convert.scan import _walk
+
+    def reference(root: Path, exclude: Path | None) -> list[str]:
+        found = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            if exclude is not None:
+                dirnames[:] = [d for d in dirnames if (Path(dirpath) / d).resolve() != exclude]
+            found += [str(Path(dirpath) / name) for name in sorted(filenames)]
+        return found
+
+    src = tmp_path / "in"
+    for sub in ("a/b", "a/out/x", "c", "out2"):
+        (src / sub).mkdir(parents=True)
+        (src / sub / "f.dcm").write_bytes(b"x")
+    (src / "top").write_bytes(b"x")
+    (src / "link_to_c").symlink_to(src / "c")
+    (src / "a" / "link_to_out").symlink_to(src / "a" / "out")
+    monkeypatch.chdir(tmp_path / "in" / "c")
+    for root in (src, Path("../../in"), Path("..") / ".." / "in" / "a"):
+        for exclude in (None, (src / "a" / "out").resolve(), (src / "out2").resolve(), tmp_path / "elsewhere"):
+            assert _walk(root, exclude) == reference(root, exclude), (root, exclude)
+    assert str(src / "a" / "out" / "x" / "f.dcm") not in _walk(src, (src / "a" / "out").resolve())
