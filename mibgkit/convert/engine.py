@@ -535,20 +535,24 @@ def _sidecar(item: _Item, run: _StudyRun, image_name: str, image_sha: str) -> di
     }
 
 
+#: ``json.dumps(value, default=str)`` without a new encoder per call (same settings, same text).
+_encode = json.JSONEncoder(default=str).encode
+
+
 def _dumps(data: Any, rows: tuple[str, ...] = ()) -> bytes:
     """JSON with one top-level key per line (and one element per line for the lists
     named in ``rows``); every value encoded by the C encoder (``indent`` would force
     the pure-Python one, ~10x slower on large sidecars)."""
     if not isinstance(data, dict):
-        return (json.dumps(data, default=str) + "\n").encode()
+        return (_encode(data) + "\n").encode()
     parts = []
     for key, value in data.items():
         if key in rows and isinstance(value, list):
-            inner = ",\n  ".join(json.dumps(v, default=str) for v in value)
+            inner = ",\n  ".join(_encode(v) for v in value)
             text = f"[\n  {inner}\n ]" if value else "[]"
         else:
-            text = json.dumps(value, default=str)
-        parts.append(f" {json.dumps(key)}: {text}")
+            text = _encode(value)
+        parts.append(f" {_encode(key)}: {text}")
     return ("{\n" + ",\n".join(parts) + "\n}\n").encode()
 
 
