@@ -227,7 +227,10 @@ class HeaderValues:
     Values are what pydicom gives (``ds.get(keyword)``), with plain Python types for
     the fast cases: ``int``/``float``/``str``, and a ``list`` where pydicom gives a
     ``MultiValue``. Reading never changes the dataset except through pydicom's own
-    conversion of the values it decodes.
+    conversion of the values it decodes. In a file parsed by :func:`read_light` while
+    pydicom is not imported, an AT value is a plain ``int`` (pydicom: ``BaseTag``, an
+    ``int``) and an empty PN value is ``""`` (pydicom: ``PersonName("")``): equal values,
+    the same text in every output; pydicom is not imported just to build those types.
 
     Parameters
     ----------

@@ -186,3 +186,44 @@ def test_walk_equals_resolving_every_folder(tmp_path: Path, monkeypatch: pytest.
         for exclude in (None, (src / "a" / "out").resolve(), (src / "out2").resolve(), tmp_path / "elsewhere"):
             assert _walk(root, exclude) == reference(root, exclude), (root, exclude)
     assert str(src / "a" / "out" / "x" / "f.dcm") not in _walk(src, (src / "a" / "out").resolve())
+
+
+def test_values_read_without_pydicom_equal_pydicoms(tmp_path: Path, phantom_files: list[Path]) -> None:
+    """Every top-level value of the plain test files and phantom objects, read in a fresh
+    process by the light parser before pydicom is imported (AT as int, empty PN as ''),
+    equals pydicom's value."""
+    import pickle
+
+    from mibgkit.io._values import HeaderValues
+    from mibgkit.io.headers import read_header
+
+    files = [p for p in (*NM.rglob("*"), *phantom_files) if p.is_file() and p.suffix.lower() not in (".md", ".txt")
+             and p.name not in ("LICENSE",)]
+    code = (
+        "import sys, pickle; from mibgkit.io._values import read_light, _decode, _SLOW\n"
+        "from mibgkit.io._dicomdict import keyword_for_tag\n"
+        "out = {}\n"
+        "for f in sys.argv[2:]:\n"
+        "    v = read_light(f)\n"
+        "    if v is None: continue\n"
+        "    out[f] = {}\n"
+        "    for tag in v.tags():\n"
+        "        kw, elem = keyword_for_tag(tag), v.raw_element(tag)\n"
+        "        if kw and type(elem) is tuple and _decode(tag, *elem) is not _SLOW:  # decoded here\n"
+        "            out[f][kw] = v.get(kw)\n"
+        "assert 'pydicom' not in sys.modules\n"
+        "pickle.dump(out, open(sys.argv[1], 'wb'))\n"
+    )
+    dump = tmp_path / "values.pkl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", code, str(dump), *map(str, files)], check=True, env=env, cwd=REPO)
+    light = pickle.loads(dump.read_bytes())
+    assert len(light) >= 10
+    n_at = n_pn = 0
+    for f, values in light.items():
+        ref = HeaderValues(read_header(f))
+        for kw, value in values.items():
+            assert value == ref.get(kw), (f, kw, value, ref.get(kw))
+            n_at += kw == "FrameIncrementPointer"
+            n_pn += value == "" and type(ref.get(kw)).__name__ == "PersonName"
+    assert n_at >= 3 and n_pn >= 1
