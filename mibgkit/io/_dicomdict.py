@@ -21,11 +21,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 from functools import cache
 from types import ModuleType
 from typing import Any
 
 __all__ = ["dictionary_vr", "import_pydicom", "keyword_for_tag", "pydicom_loaded", "tag_for_keyword"]
+
+
+_IMPORT_LOCK = threading.Lock()
 
 
 def pydicom_loaded() -> bool:
@@ -43,19 +47,18 @@ def import_pydicom() -> ModuleType:
     standard-library fallback; the mark is removed straight after (``import requests``
     works as usual afterwards). DICOM reading and pixel decoding do not depend on this.
     """
-    module = sys.modules.get("pydicom")
-    if module is not None:
-        return module
-    if "requests" in sys.modules:
-        import pydicom
+    if "pydicom" in sys.modules or "requests" in sys.modules:
+        import pydicom  # waits for another thread's import in progress (sys.modules alone would not)
 
         return pydicom
-    sys.modules["requests"] = None  # type: ignore[assignment]  # 'import requests' raises ImportError
-    try:
-        import pydicom
-    finally:
-        if sys.modules.get("requests", 0) is None:
-            del sys.modules["requests"]
+    with _IMPORT_LOCK:  # one thread hides requests at a time (e.g. Dask worker threads)
+        if "requests" not in sys.modules:
+            sys.modules["requests"] = None  # type: ignore[assignment]  # 'import requests' raises ImportError
+        try:
+            import pydicom
+        finally:
+            if "requests" in sys.modules and sys.modules["requests"] is None:
+                del sys.modules["requests"]
     return pydicom
 
 
