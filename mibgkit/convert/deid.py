@@ -28,12 +28,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
-from pydicom.dataset import Dataset
-
+from mibgkit.io._dicomdict import keyword_for_tag, tag_for_keyword
 from mibgkit.io._values import HeaderValues, as_values
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "BASIC_PROFILE",

@@ -40,7 +40,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mibgkit.convert import _startup  # noqa: F401  # first: imports pydicom without requests
 from mibgkit.convert._files import (
     TMP_SUFFIX,
     FolderCache,
@@ -536,20 +535,24 @@ def _sidecar(item: _Item, run: _StudyRun, image_name: str, image_sha: str) -> di
     }
 
 
+#: ``json.dumps(value, default=str)`` without a new encoder per call (same settings, same text).
+_encode = json.JSONEncoder(default=str).encode
+
+
 def _dumps(data: Any, rows: tuple[str, ...] = ()) -> bytes:
     """JSON with one top-level key per line (and one element per line for the lists
     named in ``rows``); every value encoded by the C encoder (``indent`` would force
     the pure-Python one, ~10x slower on large sidecars)."""
     if not isinstance(data, dict):
-        return (json.dumps(data, default=str) + "\n").encode()
+        return (_encode(data) + "\n").encode()
     parts = []
     for key, value in data.items():
         if key in rows and isinstance(value, list):
-            inner = ",\n  ".join(json.dumps(v, default=str) for v in value)
+            inner = ",\n  ".join(_encode(v) for v in value)
             text = f"[\n  {inner}\n ]" if value else "[]"
         else:
-            text = json.dumps(value, default=str)
-        parts.append(f" {json.dumps(key)}: {text}")
+            text = _encode(value)
+        parts.append(f" {_encode(key)}: {text}")
     return ("{\n" + ",\n".join(parts) + "\n}\n").encode()
 
 
@@ -750,9 +753,21 @@ def _tune_malloc() -> None:
 
 
 def _warm_worker(fmt: str, threads: int, worker: bool = True) -> None:
-    """Pool initializer: import what every task needs once per worker process."""
+    """Pool initializer: import what every task needs once per worker process.
+
+    Called in the main process before the workers fork (they inherit it all), and as the
+    pool initializer (nothing left to import then, unless the pool had to spawn).
+    """
+    import datetime
+
     import mibgkit.convert.nifti
     import mibgkit.io.loader  # noqa: F401
+
+    try:  # the RLE codec: its package reads its version from the installed metadata (~0.09 s)
+        import rle.rle  # noqa: F401
+    except ImportError:  # pragma: no cover - pylibjpeg-rle is a dependency
+        pass
+    datetime.datetime.strptime("20000101", "%Y%m%d")  # imports _strptime (dates in headers)
 
     if worker:
         _tune_malloc()

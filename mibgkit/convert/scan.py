@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pydicom
-from pydicom.errors import InvalidDicomError
-
 from mibgkit.convert._files import TMP_SUFFIX
 from mibgkit.convert.deid import DeidPolicy
 from mibgkit.convert.naming import study_part
+from mibgkit.io._dicomdict import import_pydicom
 from mibgkit.io._values import _SLOW, _decode, _pydicom_defaults
 
 __all__ = ["Fingerprint", "StudyJob", "Scan", "quick_header", "scan_tree"]
@@ -102,12 +100,23 @@ def _walk(root: Path, exclude: Path | None) -> list[str]:
         return [str(root), *dicomdir_files(root)]
     if root.is_file():
         return [str(root)]
-    found = []
+    found: list[str] = []
+    # The real path of each folder walked, from the root's: os.walk does not enter symbolic
+    # links, so a folder's real path is its parent's plus its name (no resolve() per folder).
+    real = {os.fspath(root): str(root.resolve())} if exclude is not None else {}
+    excluded = str(exclude)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         if exclude is not None:
-            dirnames[:] = [d for d in dirnames if (Path(dirpath) / d).resolve() != exclude]
-        found += [str(Path(dirpath) / name) for name in sorted(filenames)]
+            base = real.pop(dirpath)
+            keep = []
+            for d in dirnames:
+                path = os.path.join(base, d)
+                if path != excluded:
+                    keep.append(d)
+                    real[os.path.join(dirpath, d)] = path
+            dirnames[:] = keep
+        found += [os.path.join(dirpath, name) for name in sorted(filenames)]
     return found
 
 
@@ -116,6 +125,9 @@ def _read_header(path: str) -> dict[str, Any] | None:
     quick = quick_header(path)
     if quick is not None:
         return quick
+    pydicom = import_pydicom()  # only for a file the quick read leaves to it
+    from pydicom.errors import InvalidDicomError
+
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
     except (InvalidDicomError, OSError, ValueError, EOFError, TypeError):

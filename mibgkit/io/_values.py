@@ -15,18 +15,19 @@ import math
 import os
 import re
 import struct
+import sys
 from collections.abc import Iterable
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import numpy as np
-from pydicom import config as _config
-from pydicom.datadict import dictionary_VR, tag_for_keyword
-from pydicom.dataelem import RawDataElement, empty_value_for_VR
-from pydicom.dataset import Dataset
-from pydicom.tag import BaseTag
 
-__all__ = ["HeaderValues", "as_values", "floats", "read_light", "strings"]
+from mibgkit.io._dicomdict import dictionary_vr, tag_for_keyword
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
+
+__all__ = ["HeaderValues", "LightPixelData", "as_values", "floats", "is_raw_element", "read_light", "strings"]
 
 _ABSENT: Final = object()
 _SLOW: Final = object()  # "let pydicom decode this one"
@@ -51,14 +52,20 @@ def _tag(keyword: str) -> int | None:
 def _dictionary_vr(tag: int) -> str | None:
     """VR of a public tag for implicit-VR files; None when unknown or ambiguous ('US or SS')."""
     try:
-        vr = dictionary_VR(tag)
+        vr = dictionary_vr(tag)
     except KeyError:
         return None
     return vr if len(vr) == 2 else None
 
 
 def _pydicom_defaults() -> bool:
-    """True when pydicom converts values the default way (the fast path mirrors only that)."""
+    """True when pydicom converts values the default way (the fast path mirrors only that).
+
+    Without pydicom imported its configuration cannot have been changed: True.
+    """
+    _config = sys.modules.get("pydicom.config")
+    if _config is None:
+        return True
     return not (
         _config.datetime_conversion
         or _config.use_DS_numpy
@@ -86,6 +93,26 @@ def _numbers(text: str, pattern: re.Pattern[str], kind: type) -> Any:
     return _one_or_list(out)
 
 
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"})
+
+
+def _empty_value(vr: str) -> Any:
+    """pydicom's ``empty_value_for_VR`` for the default configuration ('' for text, None for
+    numbers); an empty person name is pydicom's ``PersonName("")`` when pydicom is imported,
+    else ``""`` (equal to it, and the same text)."""
+    if vr == "PN":
+        valuerep = sys.modules.get("pydicom.valuerep")
+        return "" if valuerep is None else valuerep.PersonName("")
+    return "" if vr in _TEXT_VRS else None
+
+
+def _tag_type() -> Any:
+    """pydicom's ``BaseTag`` (an ``int``) for AT values when pydicom is imported, else ``int``
+    (equal values; only ``str()`` differs, and nothing here prints a tag that way)."""
+    tag_module = sys.modules.get("pydicom.tag")
+    return int if tag_module is None else tag_module.BaseTag
+
+
 def _decode(tag: int, vr: str | None, value: bytes | None) -> Any:
     """The value pydicom would decode from little-endian ``value``, or ``_SLOW`` when this is
     not a plain case."""
@@ -96,7 +123,7 @@ def _decode(tag: int, vr: str | None, value: bytes | None) -> Any:
         if vr is None:
             return _SLOW
     if not value:  # pydicom's empty value ('' for text, None for numbers)
-        return empty_value_for_VR(vr) if vr in _DECODED_VRS else _SLOW
+        return _empty_value(vr) if vr in _DECODED_VRS else _SLOW
     fmt = _BINARY.get(vr)
     if fmt is not None:
         n, rest = divmod(len(value), _BINARY_SIZE[vr])
@@ -115,7 +142,8 @@ def _decode(tag: int, vr: str | None, value: bytes | None) -> Any:
         if rest:
             return _SLOW
         words = struct.unpack(f"<{2 * n}H", value)
-        return _one_or_list([BaseTag(words[i] << 16 | words[i + 1]) for i in range(0, 2 * n, 2)])
+        tag_type = _tag_type()
+        return _one_or_list([tag_type(words[i] << 16 | words[i + 1]) for i in range(0, 2 * n, 2)])
     if not value.isascii() or b"\x1b" in value:
         return _SLOW  # text whose character set matters: pydicom decodes it
     if vr == "PN":
@@ -199,7 +227,10 @@ class HeaderValues:
     Values are what pydicom gives (``ds.get(keyword)``), with plain Python types for
     the fast cases: ``int``/``float``/``str``, and a ``list`` where pydicom gives a
     ``MultiValue``. Reading never changes the dataset except through pydicom's own
-    conversion of the values it decodes.
+    conversion of the values it decodes. In a file parsed by :func:`read_light` while
+    pydicom is not imported, an AT value is a plain ``int`` (pydicom: ``BaseTag``, an
+    ``int``) and an empty PN value is ``""`` (pydicom: ``PersonName("")``): equal values,
+    the same text in every output; pydicom is not imported just to build those types.
 
     Parameters
     ----------
@@ -339,7 +370,7 @@ class HeaderValues:
         if self._fast:
             if type(elem) is tuple:  # parsed here (sequence item)
                 value = _decode(tag, elem[0], elem[1])
-            elif isinstance(elem, RawDataElement) and elem.is_little_endian:
+            elif is_raw_element(elem) and elem.is_little_endian:
                 value = _decode(tag, elem.VR, elem.value)
             else:
                 value = _SLOW
@@ -364,14 +395,18 @@ class HeaderValues:
             pass
         elif type(elem) is tuple:
             raw = (elem[0], elem[1], elem[0] is None)
-        elif isinstance(elem, RawDataElement) and elem.is_little_endian and elem.value is not None:
+        elif is_raw_element(elem) and elem.is_little_endian and elem.value is not None:
             raw = (elem.VR, elem.value, elem.is_implicit_VR)
         if raw is not None and tag is not None and (raw[0] or _dictionary_vr(tag)) == "SQ":
             parsed = _parse_items(raw[1], raw[2])
             if parsed is not None:
                 return [HeaderValues._item(e, self, tag, i) for i, e in enumerate(parsed)]
         seq = self.get(keyword)
-        return [HeaderValues(item) for item in seq if isinstance(item, Dataset)] if seq else []
+        if not seq:
+            return []
+        from pydicom.dataset import Dataset  # the value came from pydicom: it is imported
+
+        return [HeaderValues(item) for item in seq if isinstance(item, Dataset)]
 
 
 def as_values(ds: Dataset | HeaderValues) -> HeaderValues:
@@ -418,6 +453,31 @@ _ALL_VRS = frozenset(
 _ALL_VR_NAMES = {name.encode("ascii"): name for name in _ALL_VRS}
 _PIXEL_DATA_TAG = 0x7FE00010
 _EXPLICIT_SHORT = struct.Struct("<HH2sH")
+
+
+class LightPixelData(NamedTuple):
+    """The Pixel Data element of a file parsed by :func:`read_light`, with pydicom's
+    ``RawDataElement`` fields and values (equal to the one pydicom keeps, as a tuple), the
+    value already read; defined here so that reading it needs no pydicom."""
+
+    tag: int
+    VR: str | None
+    length: int
+    value: bytes | None
+    value_tell: int
+    is_implicit_VR: bool
+    is_little_endian: bool
+    is_raw: bool = True
+    is_buffered: bool = False
+
+
+def is_raw_element(elem: object) -> bool:
+    """Whether ``elem`` is a raw (undecoded) element: a :class:`LightPixelData` or a pydicom
+    ``RawDataElement`` (checked only when pydicom is imported)."""
+    if type(elem) is LightPixelData:
+        return True
+    dataelem = sys.modules.get("pydicom.dataelem")
+    return dataelem is not None and isinstance(elem, dataelem.RawDataElement)
 
 
 def _undefined_end(buf: bytes, pos: int, implicit: bool, depth: int = 0) -> int | None:
@@ -519,9 +579,7 @@ def _parse_file(buf: bytes) -> tuple[Elements, Elements] | None:
             if end > n:
                 return None
         if tag == _PIXEL_DATA_TAG:  # as pydicom keeps it (raw), with the value already read
-            elements[tag] = RawDataElement(
-                BaseTag(tag), vr, length, buf[start:end], start, implicit, True, True
-            )
+            elements[tag] = LightPixelData(tag, vr, length, buf[start:end], start, implicit, True, True)
         else:
             elements[tag] = (vr, buf[start:end])
         pos = end

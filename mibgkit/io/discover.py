@@ -10,9 +10,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-import pydicom
-
 from mibgkit.errors import DicomReadError
+from mibgkit.io._dicomdict import import_pydicom
 from mibgkit.io.model import SkippedFile
 
 __all__ = ["PathInput", "discover", "dicomdir_files"]
@@ -29,6 +28,7 @@ def dicomdir_files(path: str | Path) -> list[str]:
         The DICOMDIR cannot be read.
     """
     root = Path(path).parent
+    pydicom = import_pydicom()
     try:
         ds = pydicom.dcmread(str(path))
     except Exception as exc:

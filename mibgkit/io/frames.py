@@ -8,13 +8,16 @@ Slot, Slice, Angular View, Time Slice). A vector's length must equal Number of F
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydicom.dataset import Dataset
 
 from mibgkit.errors import PixelDataError
 from mibgkit.io._values import HeaderValues, as_values
 from mibgkit.io.headers import frame_pointers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
 
 __all__ = ["NM_VECTORS", "frame_index"]
 

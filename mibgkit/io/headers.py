@@ -8,20 +8,21 @@ costs one header parse per file and no pixel I/O.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import InitVar, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, cast
-
-import pydicom
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from typing import TYPE_CHECKING, Literal, cast
 
 from mibgkit.errors import DicomReadError, NotDicomError, WrongModalityError
+from mibgkit.io._dicomdict import import_pydicom, keyword_for_tag
 from mibgkit.io._values import HeaderValues, as_values, read_light, strings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "ObjectKind",
@@ -194,6 +195,9 @@ def read_header(path: str | Path) -> Dataset:
         if not has_marker and not _looks_like_raw_dicom(head):
             raise NotDicomError("not DICOM (no 'DICM' marker at byte 128)", p)
         fh.seek(0)
+        pydicom = import_pydicom()  # imported on the first file that needs it
+        from pydicom.errors import InvalidDicomError
+
         try:
             ds = pydicom.dcmread(fh, defer_size=_DEFER_BYTES, force=not has_marker)
         except InvalidDicomError as exc:
@@ -234,13 +238,15 @@ def _pointers(v: HeaderValues) -> list[int]:
     fip = v.get("FrameIncrementPointer")
     if fip is None:
         return []
-    values = fip if isinstance(fip, list | tuple | pydicom.multival.MultiValue) else [fip]
+    multival = sys.modules.get("pydicom.multival")  # a MultiValue comes from pydicom: it is imported
+    many = isinstance(fip, list | tuple) or (multival is not None and isinstance(fip, multival.MultiValue))
+    values = fip if many else [fip]
     return [int(t) for t in values]
 
 
 @lru_cache(maxsize=256)
 def _pointer_name(tag: int) -> str:
-    return pydicom.datadict.keyword_for_tag(tag) or f"{tag:08X}"
+    return keyword_for_tag(tag) or f"{tag:08X}"
 
 
 def frame_pointers(ds: Dataset | HeaderValues) -> list[str]:
@@ -272,7 +278,7 @@ def classify(ds: Dataset, path: str | Path) -> Header:
 
 def _classify(v: HeaderValues, dataset: Dataset | None, p: str) -> Header:
     """:func:`classify` of cached values (``dataset`` None: parsed without pydicom)."""
-    ds = cast(Dataset, dataset)  # None is accepted by Header: read on first access
+    ds = cast("Dataset", dataset)  # None is accepted by Header: read on first access
     media_class = v.meta("MediaStorageSOPClassUID")
     sop_class = str(v.get("SOPClassUID", "") or media_class)
     if sop_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in v:
@@ -293,7 +299,13 @@ def _classify(v: HeaderValues, dataset: Dataset | None, p: str) -> Header:
     if not sop_class and modality == "NM" and "PixelData" in v:
         kind, source = _nm_kind(v)
         return Header(p, ds, kind, source, v)
-    name = pydicom.uid.UID(sop_class).name if sop_class else "no SOP Class UID"
+    if sop_class:
+        import_pydicom()  # only for the message of a refused object
+        from pydicom.uid import UID
+
+        name = UID(sop_class).name
+    else:
+        name = "no SOP Class UID"
     raise WrongModalityError(
         f"{modality or 'no modality'} object ({name}); mibgkit loads NM, NM secondary capture, "
         "and PET/CT/NM slice series",

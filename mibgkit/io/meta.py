@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Iterable
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING
 
 from mibgkit.io._values import HeaderValues, as_values, strings
 from mibgkit.io.deid import patient_key
 from mibgkit.io.model import EnergyWindow, StudyInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "PHI_KEYWORDS",

@@ -17,10 +17,12 @@ table, so for static and dynamic frames the code says nothing reliable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING
 
 from mibgkit.io._values import HeaderValues, as_values, floats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
 
 __all__ = ["FrameOrientation", "frame_orientation", "needs_mirror"]
 

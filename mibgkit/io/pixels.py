@@ -12,15 +12,16 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
-from pydicom.encaps import generate_frames
 
 from mibgkit.errors import MissingTagError, PixelDataError
-from mibgkit.io._values import HeaderValues, as_values
+from mibgkit.io._values import HeaderValues, as_values, is_raw_element
 from mibgkit.io.headers import file_size
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
 
 __all__ = ["DEFAULT_MAX_PIXEL_BYTES", "expected_nbytes", "check_pixel_data", "decode_frames", "keep_stored_pixels",
            "rescale"]
@@ -130,7 +131,7 @@ def _check(v: HeaderValues, path: str, max_bytes: int) -> list[bytes] | None:
             path,
         )
     elem = v.raw_element(_PIXEL_DATA)  # raw element: length and offset without reading the value
-    if isinstance(elem, RawDataElement):
+    if is_raw_element(elem):
         length, value, tell = elem.length, elem.value, elem.value_tell
     else:
         value = elem.value
@@ -156,7 +157,10 @@ def _check_encapsulated(v: HeaderValues, path: str) -> list[bytes] | None:
         first: bytes = fragments[0]
     else:
         try:
-            first = next(generate_frames(v.ds.PixelData, number_of_frames=n_frames))
+            pixel_data = v.ds.PixelData  # pydicom's dataset: pydicom is imported from here on
+            from pydicom.encaps import generate_frames
+
+            first = next(generate_frames(pixel_data, number_of_frames=n_frames))
         except StopIteration:
             raise PixelDataError("compressed pixel data holds no frame", path) from None
         except Exception as exc:
@@ -235,14 +239,14 @@ def _native_bytes(v: HeaderValues, path: str, count: int) -> bytes | memoryview:
     """The first ``count`` bytes of native Pixel Data, read straight from the file when deferred
     (no second header parse, no copy into the dataset)."""
     elem = v.raw_element(_PIXEL_DATA)
-    if isinstance(elem, RawDataElement) and elem.value is None:
+    if is_raw_element(elem) and elem.value is None:
         with open(path, "rb") as fh:
             fh.seek(elem.value_tell)
             return fh.read(count)
     if elem.value is None:
         return b""
     # the raw bytes are the value pydicom gives for little-endian OB/OW (no second parse)
-    return memoryview(elem.value if isinstance(elem, RawDataElement) else v.ds.PixelData)[:count]
+    return memoryview(elem.value if is_raw_element(elem) else v.ds.PixelData)[:count]
 
 
 def _native_view(v: HeaderValues, path: str, n_frames: int) -> np.ndarray | None:
@@ -320,7 +324,7 @@ def _split_fragments(data: bytes | bytearray | memoryview, n_frames: int) -> lis
 def _encapsulated_value(v: HeaderValues, path: str) -> bytes | None:
     """Encapsulated Pixel Data bytes, read straight from the file when deferred (to its end)."""
     elem = v.raw_element(_PIXEL_DATA)
-    if isinstance(elem, RawDataElement) and elem.value is None:
+    if is_raw_element(elem) and elem.value is None:
         if elem.value_tell is None:
             return None
         with open(path, "rb") as fh:

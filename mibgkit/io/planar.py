@@ -9,9 +9,9 @@ back to the stored pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydicom.dataset import Dataset
 
 from mibgkit.errors import GeometryError, MissingTagError
 from mibgkit.io._values import HeaderValues, as_values
@@ -21,6 +21,9 @@ from mibgkit.io.meta import acquisition_datetime
 from mibgkit.io.model import DynamicSeries, PlanarView, Projections, StoredFrame
 from mibgkit.io.orientation import FrameOrientation, frame_orientation, needs_mirror
 from mibgkit.io.viewid import ViewEvidence, identify_views
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
 
 __all__ = ["PlanarObjects", "pixel_spacing", "build_planar"]
 
@@ -137,7 +140,8 @@ def build_planar(header: Header, frames: np.ndarray) -> PlanarObjects:
         return PlanarObjects(projections=[_projections(header, frames, index, spacing)])
 
     dets = index["DetectorVector"]
-    evidence = identify_views(hv, [int(d) for d in np.unique(dets)])
+    # return_counts: the same sorted values, without numpy.ma (which plain np.unique imports: ~20 ms)
+    evidence = identify_views(hv, [int(d) for d in np.unique(dets, return_counts=True)[0]])
     whole_body = header.kind == "whole_body"
     orient = {
         d: frame_orientation(hv, _detector_item(hv, d), use_patient_position=whole_body) for d in evidence

@@ -86,7 +86,7 @@ def volume_from_multiframe(header: Header, frames: np.ndarray) -> Volume:
     order = (
         np.argsort(index["SliceVector"], kind="stable") if "SliceVector" in index else np.arange(len(frames))
     )
-    if "SliceVector" in index and len(np.unique(index["SliceVector"])) != len(frames):
+    if "SliceVector" in index and len(np.unique(index["SliceVector"], return_counts=True)[0]) != len(frames):
         raise GeometryError("Slice Vector repeats slice numbers (gated or multi-window recon)", path)
     row_mm, col_mm = pixel_spacing(ds, path)
     step = ds.get("SpacingBetweenSlices")

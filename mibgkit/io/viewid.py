@@ -14,11 +14,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING
 
 from mibgkit.io._values import HeaderValues, as_values, floats
 from mibgkit.io.model import ViewName
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
 
 __all__ = ["ViewEvidence", "view_from_code", "view_from_text", "detector_from_text", "identify_views"]
 

@@ -291,11 +291,13 @@ def test_integer_by_header_refuses_what_it_cannot_know(tmp_path: Path) -> None:
     assert narrowest(arr, integer=True).dtype == np.int32
 
 
-def test_convert_imports_pydicom_without_requests_and_requests_still_imports() -> None:
+def test_convert_imports_neither_pydicom_nor_requests() -> None:
+    """The converter imports pydicom only when a file needs it (with requests hidden:
+    tests/convert/test_no_pydicom.py); requests still imports as usual."""
     import subprocess
     import sys
 
-    code = ("import sys, mibgkit.convert.engine; a = 'requests' in sys.modules; "
+    code = ("import sys, mibgkit.convert.engine; a = 'requests' in sys.modules or 'pydicom' in sys.modules; "
             "import pydicom.data.download, requests; print(a, requests.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "requests"]
