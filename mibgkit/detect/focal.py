@@ -23,6 +23,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage as ndi
 
+from mibgkit.detect.local import local_measures
 from mibgkit.detect.params import DetectParams
 
 __all__ = ["anscombe", "local_significance", "ViewAnalysis", "Candidate", "analyse_view", "find_candidates", "measure"]
@@ -168,6 +169,7 @@ class Candidate:
     z_coarse: float = 0.0
     neighbours: int = 0
     nested: bool = False
+    loc: dict[str, float] = field(default_factory=dict)
     region: tuple[slice, slice] = field(repr=False, default=(slice(0, 0), slice(0, 0)))
     region_mask: np.ndarray | None = field(repr=False, default=None)
 
@@ -270,6 +272,10 @@ def analyse_view(
         sms.append(np.maximum(0.25 * g1 * g1 - 0.375, 0.0))
     if body is None:
         body = _body_mask(sms[-1])
+    if params.bone_in_body:
+        # what the segment map calls bone is inside the body, even where the counts'
+        # outline lost it (a hand or forearm held apart from the trunk)
+        body = body | (np.asarray(labels) > 0)
     organ, ref = _organ_regions(img, body, spacing, params)
     fine = blurred.get(params.tophat_sigma_mm)
     return ViewAnalysis(
@@ -502,6 +508,7 @@ def measure(va: ViewAnalysis, row: int, col: int, params: DetectParams, scale: i
         organ_overlap=organ_ov, label=centre_label, local_sig=lsig, bone_dist_mm=bone_dist,
         z_fine=float(va.z[0, row, col]), z_coarse=float(va.z[-1, row, col]),
         region=(slice(r0, r1), slice(c0, c1)), region_mask=region,
+        loc=local_measures(va, row, col, scale, r_in, r_out),
     )
 
 

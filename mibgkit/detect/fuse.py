@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from mibgkit.detect.focal import Candidate, ViewAnalysis, anscombe
+from mibgkit.detect.local import fused_local_features
 from mibgkit.detect.params import FEATURES, DetectParams
 from mibgkit.detect.physiology import BodyFrame
 
@@ -223,6 +224,7 @@ def feature_vector(
     vals["fine_ratio"] = float(np.clip(b.z_fine / max(b.z, 1e-3), -1.0, 2.0))
     vals["coarse_ratio"] = float(np.clip(b.z_coarse / max(b.z, 1e-3), -1.0, 3.0))
     vals["log_neighbours"] = float(np.log1p(b.neighbours))
+    vals.update(fused_local_features(b, o, f.ant_at, f.post_at))
     for name, organs in _ZONES.items():
         vals[name] = 1.0 if zone in organs else 0.0
     return np.array([vals[k] for k in FEATURES], dtype=np.float64)

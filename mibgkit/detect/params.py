@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from mibgkit.detect.local import LOCAL_FEATURES
+
 __all__ = ["DetectParams", "FEATURES", "DEFAULT_PARAMS"]
 
 #: Names of the features the confidence model uses, in coefficient order
@@ -37,7 +39,7 @@ FEATURES: tuple[str, ...] = (
     "frame_row",       # (row - top of thoracic cage) / cage height: head < 0, pelvis > 1
     "frame_lat",       # (col - spine column) / half cage width, > 0 towards the patient's left
     "coarse_ratio",    # DoG response at the coarsest scale / at the candidate's scale (organ blob under it)
-)
+) + LOCAL_FEATURES     # own-scale evidence (planar background, blob fit, shape, depth): mibgkit.detect.local
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,11 @@ class DetectParams:
     bone_snap_mm : float
         A candidate whose region touches no bone is assigned to the nearest bone within
         this distance (segment maps and camera blur are a few mm off).
+    bone_in_body : bool
+        Pixels the segment map labels as bone belong to the body outline in which candidates
+        are searched (the outline estimated from the counts drops hands and forearms held
+        apart from the trunk: held-out tuning seeds 200-259 had 7 visible limb lesions of
+        CNR 11-145 without a candidate for that reason).
     confidence_model : str
         ``"boosted"``: the gradient-boosted trees of ``mibgkit/data/detect_confidence.json``
         (fitted by ``benchmarks/bench_detect.py --tune``); ``"logistic"``: ``coef`` and
@@ -188,12 +195,14 @@ class DetectParams:
     tophat_sigma_mm: float = 3.0
     local_sig_min: float = 0.0
     bone_snap_mm: float = 6.0
+    bone_in_body: bool = True
     confidence_model: str = "boosted"
     coef: tuple[float, ...] = (
-        0.049, -0.2909, 0.4276, -1.3172, 3.4333, 2.3045, -0.3931, 0.0519, -1.0422, 0.2394, -2.707, -1.4325,
-        -0.498, -1.6589, 1.4196, 0.8419, -0.8104, -0.1589, 3.777, 0.5215, 0.3354, 0.0343, -0.6985,
+        -0.6793, -0.5231, 0.668, -1.1804, 3.8449, 1.9747, -0.2379, 0.1719, -1.0322, 0.072, -2.0526, -1.4949,
+        -0.4573, -1.5448, 1.6125, 0.8349, -0.8919, -0.1758, 2.3445, 0.6573, 0.3477, 0.0836, -0.5956,
+        -0.4445, 0.042, 2.5308, 0.8945, 1.4869, 0.3602,
     )
-    intercept: float = -8.5998
+    intercept: float = -8.9652
     min_confidence: float = 0.5
     diffuse_sigma_mm: float = 4.0
     diffuse_bg_sigma_mm: float = 12.0

@@ -1,0 +1,216 @@
+"""Evidence for a focus at its own scale: planar-background matched filter, blob fit, shape.
+
+The DoG response and the ring-percentile background of :func:`~mibgkit.detect.focal.measure`
+are biased where a faint focus lies on a structure larger than itself: on the slope of an
+organ (bowel, liver, bladder) or a bone edge the ring's lower percentile sits on the low side
+of the slope, so organ edges look like foci and foci on organs look like organ edges. Here
+the background under a candidate is a plane fitted to the ring around it (robust: ring
+pixels far above a first fit, a neighbouring hot spot, are dropped), i.e. the organ's smooth
+component is subtracted, and the excess is tested with a Gaussian template of the
+candidate's own scale:
+
+* ``snr``: matched-filter significance of the template amplitude over the plane, in
+  Poisson SDs of the plane's counts;
+* ``fit``: correlation of the template with the background-subtracted counts inside the
+  template's support (a round blob scores high, a loop of bowel or an edge low);
+* ``round``: ratio of the smaller to the larger Hessian eigenvalue of the candidate's
+  own-scale smoothed counts (1 round, 0 a ridge, < 0 a saddle);
+* ``kbest``: the DoG scale index that responds best at the point (the same point on the
+  other view tells which view sees the focus sharper: the depth of the source).
+
+:func:`local_measures` runs on every candidate and every remeasured point on the other
+view (``Candidate.loc``); :func:`fused_local_features` turns the two views' measures into
+the ``loc_*`` features appended to :data:`~mibgkit.detect.params.FEATURES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from mibgkit.detect.focal import Candidate, ViewAnalysis
+
+__all__ = ["LOCAL_FEATURES", "local_measures", "fused_local_features"]
+
+#: The ``loc_*`` features, in the order they are appended to ``FEATURES``.
+LOCAL_FEATURES: tuple[str, ...] = (
+    "loc_snr_best",   # log matched-filter SNR over a fitted plane, better view
+    "loc_snr_other",  # same at the same body point on the other view
+    "loc_fit_best",   # correlation of the own-scale Gaussian with the excess, better view
+    "loc_fit_other",  # same, other view
+    "loc_round",      # Hessian eigenvalue ratio at the own scale, better view
+    "loc_dscale",     # best DoG scale index on ANT minus on POST at the same body point
+)
+
+def local_measures(
+    va: ViewAnalysis, row: int, col: int, scale: int, r_in: float, r_out: float
+) -> dict[str, float]:
+    """Own-scale measures of a point (see the module docstring).
+
+    A plane (1, row, col) is fitted by least squares to the body pixels of the ring
+    ``r_in``-``r_out`` around the point, then refitted without those more than three
+    Poisson SDs above it; within two sigmas of
+    the point, ``snr`` is the Gaussian template's matched-filter response to the counts
+    above that plane over its Poisson noise, ``fit`` the correlation of the template with
+    them. The geometry depends only on the scale and the pixel spacing and is cached.
+
+    Parameters
+    ----------
+    va : ViewAnalysis
+    row, col : int
+        The point, in pixels of the view.
+    scale : int
+        DoG scale index of the candidate (its sigma is the template's).
+    r_in, r_out : float
+        Inner and outer radius (mm) of the background ring.
+
+    Returns
+    -------
+    dict
+        ``snr``, ``fit``, ``round``, ``kbest`` (``snr`` and ``fit`` are 0 where the ring
+        leaves the image or holds too few body pixels).
+    """
+    z = va.z[:, row, col]
+    out = {"snr": 0.0, "fit": 0.0, "round": _roundness(va, row, col, scale), "kbest": float(z.argmax())}
+    g = _geometry(float(va.sigmas_mm[scale]), float(r_in), float(r_out), float(va.spacing[0]), float(va.spacing[1]))
+    nr, nc = va.image.shape
+    if row - g.hr < 0 or row + g.hr >= nr or col - g.hc < 0 or col + g.hc >= nc:
+        return out
+    win = (slice(row - g.hr, row + g.hr + 1), slice(col - g.hc, col + g.hc + 1))
+    flat = va.image[win].ravel()
+    ring = flat.take(g.ring).astype(np.float64)
+    ok = va.body[win].ravel().take(g.ring)
+    n_ok = int(ok.sum())
+    if n_ok < _MIN_RING:
+        return out
+    # plane through every body pixel of the ring, then again without the pixels more than
+    # _RING_CLIP Poisson SDs above it (a neighbouring focus); noise alone is hardly clipped
+    a = g.ring_design[ok]
+    vals = ring[ok]
+    coef = _solve3(a.T @ a, a.T @ vals)
+    if coef is None:
+        return out
+    fitted = a @ coef
+    keep = vals - fitted <= _RING_CLIP * np.sqrt(np.maximum(fitted, 1.0))
+    a = a[keep]
+    if a.shape[0] >= _MIN_RING:
+        coef2 = _solve3(a.T @ a, a.T @ vals[keep])
+        coef = coef if coef2 is None else coef2
+    plane = g.inner_design @ coef
+    x = flat.take(g.inner).astype(np.float64) - plane
+    num = float(g.t @ x)
+    out["snr"] = num / float(np.sqrt(max(float(g.t2 @ np.maximum(plane, 1.0)), 1e-9)))
+    xc = x - x.mean()
+    den = g.tc_norm * float(np.sqrt(xc @ xc))
+    out["fit"] = float(g.tc @ xc) / den if den > 0 else 0.0
+    return out
+
+
+def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """Solution of the 3 x 3 system ``m x = b`` (Cramer's rule; None when |det| < 1e-9)."""
+    (a0, a1, a2), (b0, b1, b2), (c0, c1, c2) = m.tolist()
+    k0, k1, k2 = b.tolist()
+    det = a0 * (b1 * c2 - b2 * c1) - a1 * (b0 * c2 - b2 * c0) + a2 * (b0 * c1 - b1 * c0)
+    if abs(det) < 1e-9:
+        return None
+    x0 = k0 * (b1 * c2 - b2 * c1) - a1 * (k1 * c2 - b2 * k2) + a2 * (k1 * c1 - b1 * k2)
+    x1 = a0 * (k1 * c2 - b2 * k2) - k0 * (b0 * c2 - b2 * c0) + a2 * (b0 * k2 - k1 * c0)
+    x2 = a0 * (b1 * k2 - k1 * c1) - a1 * (b0 * k2 - k1 * c0) + k0 * (b0 * c1 - b1 * c0)
+    return np.array([x0 / det, x1 / det, x2 / det])
+
+
+#: Ring pixels more than this many Poisson SDs above the first plane are left out of the second
+#: (a neighbouring focus).
+_RING_CLIP = 3.0
+#: Fewest ring pixels for a plane fit.
+_MIN_RING = 12
+#: The template's support, in own-scale sigmas.
+_SUPPORT = 2.0
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Cached pixel geometry of one scale: window half sizes, ring and inner disc (flat
+    indices into the window and their (1, row, col) designs), the template."""
+
+    hr: int
+    hc: int
+    ring: np.ndarray
+    ring_design: np.ndarray
+    inner: np.ndarray
+    inner_design: np.ndarray
+    t: np.ndarray
+    t2: np.ndarray
+    tc: np.ndarray
+    tc_norm: float
+
+
+@lru_cache(maxsize=64)
+def _geometry(s_mm: float, r_in: float, r_out: float, sr: float, sc: float) -> _Geometry:
+    """Geometry of the ring ``r_in``-``r_out`` and the template of sigma ``s_mm`` (mm)."""
+    hr, hc = int(np.ceil(r_out / sr)), int(np.ceil(r_out / sc))
+    dr, dc = np.mgrid[-hr:hr + 1, -hc:hc + 1]
+    d = np.hypot(dr * sr, dc * sc).ravel()
+    design = np.column_stack([np.ones(d.size), dr.ravel() * sr, dc.ravel() * sc])
+    ring = np.flatnonzero((d >= r_in) & (d <= r_out))
+    inner = np.flatnonzero(d <= _SUPPORT * s_mm)
+    t = np.exp(-0.5 * (d[inner] / s_mm) ** 2)
+    tc = t - t.mean()
+    return _Geometry(hr, hc, ring, design[ring], inner, design[inner], t, t * t, tc, float(np.sqrt(tc @ tc)))
+
+
+def _roundness(va: ViewAnalysis, row: int, col: int, scale: int) -> float:
+    """Smaller / larger Hessian eigenvalue (by magnitude, signed) of the own-scale counts."""
+    sm = va.smooth[scale]
+    nr, nc = sm.shape
+    h = max(1, int(round(va.sigmas_mm[scale] / max(va.spacing))))
+    if row - h < 0 or row + h >= nr or col - h < 0 or col + h >= nc:
+        return 0.0
+    c = float(sm[row, col])
+    dyy = float(sm[row + h, col]) + float(sm[row - h, col]) - 2.0 * c
+    dxx = float(sm[row, col + h]) + float(sm[row, col - h]) - 2.0 * c
+    dxy = 0.25 * (float(sm[row + h, col + h]) + float(sm[row - h, col - h])
+                  - float(sm[row + h, col - h]) - float(sm[row - h, col + h]))
+    tr, det = dxx + dyy, dxx * dyy - dxy * dxy
+    disc = float(np.sqrt(max(0.25 * tr * tr - det, 0.0)))
+    l1, l2 = 0.5 * tr - disc, 0.5 * tr + disc  # l1 <= l2; a peak has both < 0
+    big, small = (l1, l2) if abs(l1) >= abs(l2) else (l2, l1)
+    if big >= 0:  # not a maximum along its main axis
+        return -1.0
+    return float(np.clip(small / big, -1.0, 1.0))
+
+
+def fused_local_features(best: Candidate, other: Candidate | None, ant: Candidate | None,
+                         post: Candidate | None) -> dict[str, float]:
+    """The ``loc_*`` features of a fused candidate from its views' measures.
+
+    Parameters
+    ----------
+    best, other : Candidate
+        The better view's candidate and the measurement at the same body point on the
+        other view (None when the study has one view).
+    ant, post : Candidate
+        The measurements on ANT and POST (None when missing).
+
+    Returns
+    -------
+    dict
+        Feature name -> value (0 where a view is missing).
+    """
+    bl = best.loc
+    ol = other.loc if other is not None else {}
+    out = {
+        "loc_snr_best": float(np.log(max(bl.get("snr", 0.0), 0.5))),
+        "loc_snr_other": float(np.log(max(ol.get("snr", 0.0), 0.5))),
+        "loc_fit_best": bl.get("fit", 0.0),
+        "loc_fit_other": ol.get("fit", 0.0),
+        "loc_round": bl.get("round", 0.0),
+        "loc_dscale": 0.0,
+    }
+    if ant is not None and post is not None and "kbest" in ant.loc and "kbest" in post.loc:
+        out["loc_dscale"] = ant.loc["kbest"] - post.loc["kbest"]
+    return out
