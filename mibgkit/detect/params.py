@@ -37,6 +37,8 @@ FEATURES: tuple[str, ...] = (
     "frame_row",       # (row - top of thoracic cage) / cage height: head < 0, pelvis > 1
     "frame_lat",       # (col - spine column) / half cage width, > 0 towards the patient's left
     "coarse_ratio",    # DoG response at the coarsest scale / at the candidate's scale (organ blob under it)
+    # context features (mibgkit.detect.context): mirror partner, brighter shoulder, stronger neighbour
+    "ctx_mirror", "ctx_shoulder", "ctx_near_stronger", "ctx_spine_ap",
 )
 
 
@@ -153,6 +155,17 @@ class DetectParams:
     spine_l1_fraction : float
         Where the Curie spine is split (top of L1), as a fraction of the spine's
         head-to-foot extent, when the segment map has no ``L1`` landmark.
+    ctx_mirror_window_mm : tuple of float
+        Half-height and half-width (mm) of the window searched for a mirror partner across the
+        body midline (``ctx_mirror``, :mod:`mibgkit.detect.context`).
+    ctx_pair_mid_mm : float
+        Two candidates at the same height (within ``ctx_mirror_window_mm[0]``) whose midpoint
+        lies within this distance of the body midline are mirror partners.
+    ctx_shoulder_mm : float
+        Half-width (mm) of the window of ``ctx_shoulder`` (brightest coarse-scale counts
+        around the candidate relative to its own).
+    ctx_near_cap_mm : float
+        Cap of ``ctx_near_stronger`` (distance to the nearest stronger candidate).
     spect_z_min : float
         Threshold of SPECT hot spots (DoG significance).
     spect_sigmas_mm : tuple of float
@@ -181,10 +194,11 @@ class DetectParams:
     bone_snap_mm: float = 6.0
     confidence_model: str = "boosted"
     coef: tuple[float, ...] = (
-        0.049, -0.2909, 0.4276, -1.3172, 3.4333, 2.3045, -0.3931, 0.0519, -1.0422, 0.2394, -2.707, -1.4325,
-        -0.498, -1.6589, 1.4196, 0.8419, -0.8104, -0.1589, 3.777, 0.5215, 0.3354, 0.0343, -0.6985,
+        -0.0986, -0.2704, 0.181, -1.4744, 4.0357, 1.9044, -0.2911, 0.1029, -0.8038, 0.1756, -2.564, -1.7289,
+        -0.9202, -1.8569, 1.2375, 1.154, -0.9883, -0.1888, 3.5918, 0.4434, 0.3032, 0.0365, -0.4782,
+        -0.919, 0.9769, -0.0038, 0.7579,
     )
-    intercept: float = -8.5998
+    intercept: float = -7.5246
     min_confidence: float = 0.5
     diffuse_sigma_mm: float = 4.0
     diffuse_bg_sigma_mm: float = 12.0
@@ -200,6 +214,10 @@ class DetectParams:
     diffuse_near_bone_mm: float = 5.0
     diffuse_local_z: float = 3.0
     spine_l1_fraction: float = 0.60
+    ctx_mirror_window_mm: tuple[float, float] = (6.0, 8.0)
+    ctx_pair_mid_mm: float = 15.0
+    ctx_shoulder_mm: float = 25.0
+    ctx_near_cap_mm: float = 60.0
     spect_z_min: float = 5.0
     spect_sigmas_mm: tuple[float, ...] = (5.0, 8.0, 12.0)
 
