@@ -6,11 +6,11 @@ spot itself. Three cues need the rest of the view or the other candidates:
 * **Mirror partner** (``ctx_mirror``): paired physiological uptake (lacrimal, parotid and
   submandibular glands, supraclavicular brown fat) has a partner of similar strength at
   the same height on the other side of the body midline; a bone metastasis rarely does.
-  Measured on the candidate's own view: the larger of (a) the largest DoG response at the
-  candidate's scale within a small window around the mirrored position and (b) the
-  strongest other candidate at the same height whose midpoint with this one lies within
-  ``ctx_pair_mid_mm`` of the midline (robust to a midline a few mm off), each relative
-  to the candidate's own response.
+  Measured on the candidate's own view: the strongest other *candidate* at the same height
+  whose midpoint with this one lies within ``ctx_pair_mid_mm`` of the midline (robust to a
+  midline a few mm off), relative to the candidate's own response. (The raw DoG response
+  in a window around the mirrored position was dropped: it also answered to the edge of a
+  normal ilium or a bowel loop on the other side of a pelvic lesion.)
 * **Brighter shoulder** (``ctx_shoulder``): a candidate on the slope of a much brighter
   extended structure (bladder, kidney, bowel loop, heart edge) is a ripple of that
   structure; the coarsest-scale smoothed counts within ``ctx_shoulder_mm`` around it,
@@ -58,29 +58,28 @@ def _midline(va: ViewAnalysis, frame: BodyFrame | None, row: int) -> float | Non
     return frame.mid_col if frame is not None else None
 
 
-def _mirror(va: ViewAnalysis, frame: BodyFrame | None, row: float, col: float, scale: int, sigma_mm: float,
-            z: float, p: DetectParams) -> float:
-    r = int(round(row))
-    mid = _midline(va, frame, r)
+def _mirror(va: ViewAnalysis, row: float, col: float, sigma_mm: float,
+            z: float, mid: float | None, pos: np.ndarray, zs: np.ndarray, same_view: np.ndarray,
+            p: DetectParams) -> float:
+    """Strongest partner *candidate* across the midline, relative to this candidate's response.
+
+    A partner is another candidate on the same view at the same height (within
+    ``ctx_mirror_window_mm[0]``), at least ``2 * ctx_mirror_window_mm[1]`` away in column,
+    whose midpoint with this one lies within ``ctx_pair_mid_mm`` of the body midline. Only
+    proposed blobs count: the raw DoG response near the mirrored position also picks up the
+    edge of a normal bone or a bowel loop on the other side, which is no partner.
+    """
     if mid is None:
         return NO_MIRROR
-    hr = max(1, int(round(p.ctx_mirror_window_mm[0] / va.spacing[0])))
-    hc = max(1, int(round(p.ctx_mirror_window_mm[1] / va.spacing[1])))
-    mc = int(round(2.0 * mid - col))
-    nr, nc = va.image.shape
-    r0, r1 = max(0, r - hr), min(nr, r + hr + 1)
-    c0, c1 = max(0, mc - hc), min(nc, mc + hc + 1)
-    if r0 >= r1 or c0 >= c1:
+    sr, sc = va.spacing
+    if abs(col - mid) * sc <= sigma_mm:
+        return NO_MIRROR  # the candidate is its own mirror
+    pair = (same_view & (np.abs(pos[:, 0] - row) * sr <= p.ctx_mirror_window_mm[0])
+            & (np.abs(pos[:, 1] - col) * sc > 2.0 * p.ctx_mirror_window_mm[1])
+            & (np.abs(0.5 * (pos[:, 1] + col) - mid) * sc <= p.ctx_pair_mid_mm))
+    if not pair.any():
         return 0.0
-    # the candidate's own blob (within 2 sigma of its centre) is not its partner
-    own = 2.0 * sigma_mm
-    rr = (np.arange(r0, r1) - row) * va.spacing[0]
-    cc = (np.arange(c0, c1) - col) * va.spacing[1]
-    far = np.hypot(rr[:, None], cc[None, :]) > own
-    if not far.any():
-        return NO_MIRROR
-    zm = float(va.z[scale, r0:r1, c0:c1][far].max())
-    return float(np.clip(zm / max(z, 1e-3), 0.0, 1.5))
+    return float(np.clip(zs[pair].max() / max(z, 1e-3), 0.0, 1.5))
 
 
 def _shoulder(va: ViewAnalysis, row: float, col: float, p: DetectParams) -> float:
@@ -128,15 +127,8 @@ def context_features(
     for i, b in enumerate(best):
         va = views[b.view]
         frame = frames.get(b.view)
-        out[i, 0] = _mirror(va, frame, b.row, b.col, b.scale, b.sigma_mm, b.z, params)
         mid = _midline(va, frame, int(round(b.row)))
-        if mid is not None:
-            sr, sc = va.spacing
-            pair = ((vnames == b.view) & (np.abs(pos[:, 0] - b.row) * sr <= params.ctx_mirror_window_mm[0])
-                    & (np.abs(pos[:, 1] - b.col) * sc > 2.0 * params.ctx_mirror_window_mm[1])
-                    & (np.abs(0.5 * (pos[:, 1] + b.col) - mid) * sc <= params.ctx_pair_mid_mm))
-            if pair.any():
-                out[i, 0] = max(out[i, 0], float(np.clip(zs[pair].max() / max(b.z, 1e-3), 0.0, 1.5)))
+        out[i, 0] = _mirror(va, b.row, b.col, b.sigma_mm, b.z, mid, pos, zs, vnames == b.view, params)
         out[i, 1] = _shoulder(va, b.row, b.col, params)
         stronger = (zs > b.z) & (vnames == b.view)
         if stronger.any():
