@@ -204,6 +204,9 @@ GBT_EXCLUDE = ("frame_row", "frame_lat")
 #: Features whose increase may never lower the confidence (monotone constraints): stronger evidence of
 #: a focus on bone is never a reason to call it an organ.
 GBT_INCREASING = ("log_z_best", "log_z_other", "log_peak_ratio", "bone_fraction", "log_local_sum", "log_local_max")
+#: Context features whose increase may never raise the confidence: a mirror partner across the midline
+#: (paired glands, brown fat) and a brighter extended neighbour (bladder, bowel) only ever speak for an organ.
+GBT_DECREASING = ("ctx_mirror", "ctx_shoulder")
 
 
 def model_columns() -> list[int]:
@@ -216,7 +219,7 @@ def fit_boosted(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     cols = model_columns()
-    mono = [1 if FEATURES[i] in GBT_INCREASING else 0 for i in cols]
+    mono = [1 if FEATURES[i] in GBT_INCREASING else -1 if FEATURES[i] in GBT_DECREASING else 0 for i in cols]
     return HistGradientBoostingClassifier(random_state=seed, monotonic_cst=mono, early_stopping=False,
                                           **GBT).fit(x[:, cols], y)
 
@@ -250,7 +253,8 @@ def refit(npz: Path, params: DetectParams) -> None:
         raise SystemExit("tuning features must come from seeds < 500")
     gb = fit_boosted(x[tr], y[tr])
     info = {"seeds": [int(st.min()), int(st.max())], "candidates": int(tr.sum()), "positives": int(y[tr].sum()),
-            "settings": GBT, "excluded": list(GBT_EXCLUDE), "increasing": list(GBT_INCREASING)}
+            "settings": GBT, "excluded": list(GBT_EXCLUDE), "increasing": list(GBT_INCREASING),
+            "decreasing": list(GBT_DECREASING)}
     model = export_boosted(gb, info)
     check = BoostedTrees.from_json(model).predict_proba(x[:, model_columns()])
     if not np.allclose(check, gb.predict_proba(x[:, model_columns()])[:, 1], atol=1e-9):

@@ -15,12 +15,13 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from mibgkit.anatomy.model import SegmentMap, StudySegmentMaps
+from mibgkit.detect.context import CONTEXT_FEATURES, context_features
 from mibgkit.detect.diffuse import SegmentInvolvement, segment_involvement
 from mibgkit.detect.diffuse_model import candidate_confidence, diffuse_hotspots
 from mibgkit.detect.focal import Candidate, ViewAnalysis, analyse_view, find_candidates
 from mibgkit.detect.fuse import FusedCandidate, confidence, estimate_shift, feature_vector, fuse_views
 from mibgkit.detect.model import Hotspot, Location
-from mibgkit.detect.params import DEFAULT_PARAMS, DetectParams
+from mibgkit.detect.params import DEFAULT_PARAMS, FEATURES, DetectParams
 from mibgkit.detect.physiology import BodyFrame, body_frame, organ_at
 from mibgkit.errors import MappingError
 from mibgkit.io.model import PlanarView, Study
@@ -177,6 +178,9 @@ def detect_study(study: Study, maps: MapsLike, params: DetectParams | None = Non
              for f in fused]
     feats = np.array([feature_vector(f, ref, z, frames.get(f.best.view))
                       for f, z in zip(fused, zones)]).reshape(len(fused), -1)
+    i_ctx = FEATURES.index(CONTEXT_FEATURES[0])
+    feats[:, i_ctx:i_ctx + len(CONTEXT_FEATURES)] = context_features(fused, {k: v[2] for k, v in views.items()},
+                                                                     frames, p)
     conf = confidence(feats, p) if len(fused) else np.zeros(0)
     for f, c in zip(fused, conf):
         f.confidence = float(c)

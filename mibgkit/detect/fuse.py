@@ -227,7 +227,8 @@ def feature_vector(
     vals.update(fused_local_features(b, o, f.ant_at, f.post_at))
     for name, organs in _ZONES.items():
         vals[name] = 1.0 if zone in organs else 0.0
-    return np.array([vals[k] for k in FEATURES], dtype=np.float64)
+    # the ``ctx_`` columns are filled by mibgkit.detect.context from the whole study
+    return np.array([vals.get(k, 0.0) for k in FEATURES], dtype=np.float64)
 
 
 def confidence(x: np.ndarray, params: DetectParams) -> np.ndarray:

@@ -39,7 +39,10 @@ FEATURES: tuple[str, ...] = (
     "frame_row",       # (row - top of thoracic cage) / cage height: head < 0, pelvis > 1
     "frame_lat",       # (col - spine column) / half cage width, > 0 towards the patient's left
     "coarse_ratio",    # DoG response at the coarsest scale / at the candidate's scale (organ blob under it)
-) + LOCAL_FEATURES     # own-scale evidence (planar background, blob fit, shape, depth): mibgkit.detect.local
+) + LOCAL_FEATURES + (  # own-scale evidence (planar background, blob fit, shape, depth): mibgkit.detect.local
+    # context features (mibgkit.detect.context): mirror partner, brighter shoulder, stronger neighbour
+    "ctx_mirror", "ctx_shoulder", "ctx_near_stronger", "ctx_spine_ap",
+)
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,17 @@ class DetectParams:
     spine_l1_fraction : float
         Where the Curie spine is split (top of L1), as a fraction of the spine's
         head-to-foot extent, when the segment map has no ``L1`` landmark.
+    ctx_mirror_window_mm : tuple of float
+        Half-height and half-width (mm) of the window searched for a mirror partner across the
+        body midline (``ctx_mirror``, :mod:`mibgkit.detect.context`).
+    ctx_pair_mid_mm : float
+        Two candidates at the same height (within ``ctx_mirror_window_mm[0]``) whose midpoint
+        lies within this distance of the body midline are mirror partners.
+    ctx_shoulder_mm : float
+        Half-width (mm) of the window of ``ctx_shoulder`` (brightest coarse-scale counts
+        around the candidate relative to its own).
+    ctx_near_cap_mm : float
+        Cap of ``ctx_near_stronger`` (distance to the nearest stronger candidate).
     spect_z_min : float
         Threshold of SPECT hot spots (DoG significance).
     spect_sigmas_mm : tuple of float
@@ -200,7 +214,7 @@ class DetectParams:
     coef: tuple[float, ...] = (
         -0.6793, -0.5231, 0.668, -1.1804, 3.8449, 1.9747, -0.2379, 0.1719, -1.0322, 0.072, -2.0526, -1.4949,
         -0.4573, -1.5448, 1.6125, 0.8349, -0.8919, -0.1758, 2.3445, 0.6573, 0.3477, 0.0836, -0.5956,
-        -0.4445, 0.042, 2.5308, 0.8945, 1.4869, 0.3602,
+        -0.4445, 0.042, 2.5308, 0.8945, 1.4869, 0.3602, 0.0, 0.0, 0.0, 0.0,
     )
     intercept: float = -8.9652
     min_confidence: float = 0.5
@@ -221,6 +235,10 @@ class DetectParams:
     diffuse_bone_nb_mm: float = 30.0
     diffuse_bone_ratio: float = 2.0
     spine_l1_fraction: float = 0.60
+    ctx_mirror_window_mm: tuple[float, float] = (6.0, 8.0)
+    ctx_pair_mid_mm: float = 15.0
+    ctx_shoulder_mm: float = 25.0
+    ctx_near_cap_mm: float = 60.0
     spect_z_min: float = 5.0
     spect_sigmas_mm: tuple[float, ...] = (5.0, 8.0, 12.0)
 
