@@ -40,7 +40,8 @@ def test_focus_on_an_organ_slope_fits_a_blob_and_the_slope_does_not() -> None:
 
 
 def test_loc_features_are_appended_and_filled() -> None:
-    assert FEATURES[-len(LOCAL_FEATURES):] == LOCAL_FEATURES
+    i = FEATURES.index(LOCAL_FEATURES[0])  # one contiguous block after the spot features
+    assert FEATURES[i:i + len(LOCAL_FEATURES)] == LOCAL_FEATURES and i > FEATURES.index("coarse_ratio")
     img, focus, _ = _slope_with_focus()
     va = analyse_view(img, np.ones(img.shape, np.uint8), SPACING, "ANT", DEFAULT_PARAMS,
                       body=np.ones(img.shape, bool))
