@@ -396,7 +396,6 @@ def _trunk_regions(acc_v: np.ndarray, n_ok: int, s_ax: np.ndarray, u_ax: np.ndar
                    segs: list[str]) -> list[dict[str, Any]]:
     """Body-frame regions of one view from the per-cell bone counts of the atlas cases."""
     from scipy import ndimage as ndi
-    from skimage.measure import approximate_polygon, find_contours
 
     prob = ndi.gaussian_filter(acc_v / max(n_ok, 1), (0, REGION_SMOOTH, REGION_SMOOTH))
     # per pixel the most probable segment (sum of its bones) is painted when its
@@ -412,29 +411,19 @@ def _trunk_regions(acc_v: np.ndarray, n_ok: int, s_ax: np.ndarray, u_ax: np.ndar
         same = [j for j, s in enumerate(seg_of_group) if s == seg_of_group[gi]]
         best = np.argmax(prob[[j + 1 for j in same]], axis=0)
         m = (win == k) & (np.asarray(same)[best] == gi)
-        m = ndi.binary_opening(m, iterations=1)
-        lab, n = ndi.label(m)
-        polys = []
-        for li in range(1, n + 1):
-            # holes are kept (gaps between ribs, between vertebrae): the contours are
-            # painted with the even-odd rule (mibgkit.anatomy.planar); not in the skull,
-            # whose phantom face lacks the maxilla that a real face has (NM1)
-            comp = ndi.binary_fill_holes(lab == li) if grp[0] in FILLED_GROUPS else lab == li
-            if comp.sum() < 12:
-                continue
-            for ct in find_contours(np.pad(comp, 1).astype(float), 0.5):
-                ct = approximate_polygon(ct - 1.0, tolerance=0.7)
-                if ct.shape[0] < 4:
-                    continue
-                pts = np.stack([s_ax[0] + ct[:, 0] * S_RANGE[2], u_ax[0] + ct[:, 1] * U_RANGE[2]], axis=1)
-                polys.append(np.round(pts, 4).tolist())
+        # holes are kept (gaps between ribs, between vertebrae): the contours are
+        # painted with the even-odd rule (mibgkit.anatomy.planar); not in the skull,
+        # whose phantom face lacks the maxilla that a real face has (NM1)
+        polys = _polygons(m, s_ax, u_ax, S_RANGE[2], U_RANGE[2], fill_holes=grp[0] in FILLED_GROUPS)
         if polys:
             regs.append({"bones": list(grp), "polygons": polys})
     return regs
 
 
-def _polygons(m: np.ndarray, ax0: np.ndarray, ax1: np.ndarray, st0: float, st1: float) -> list[list[list[float]]]:
-    """Outer contours of the components of a binary map, in axis units."""
+def _polygons(m: np.ndarray, ax0: np.ndarray, ax1: np.ndarray, st0: float, st1: float,
+              fill_holes: bool = True) -> list[list[list[float]]]:
+    """Contours of the components of a binary map (opened once), in axis units; with
+    ``fill_holes`` only their outer contours."""
     from scipy import ndimage as ndi
     from skimage.measure import approximate_polygon, find_contours
 
@@ -442,7 +431,7 @@ def _polygons(m: np.ndarray, ax0: np.ndarray, ax1: np.ndarray, st0: float, st1: 
     lab, n = ndi.label(m)
     polys = []
     for li in range(1, n + 1):
-        comp = ndi.binary_fill_holes(lab == li)
+        comp = ndi.binary_fill_holes(lab == li) if fill_holes else lab == li
         if comp.sum() < 12:
             continue
         for ct in find_contours(np.pad(comp, 1).astype(float), 0.5):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pydicom
 from pydicom.uid import generate_uid
@@ -50,3 +51,16 @@ def make_tree(root: Path, n_studies: int, sources: tuple[Path, ...] = (NM1, BACK
             folder.mkdir(parents=True, exist_ok=True)
             ds.save_as(folder / f"IM{j:05d}", enforce_file_format=True)
     return uids
+
+
+def write_every_layout(sim: Any, tmp_path_factory: Any) -> list[Path]:
+    """Files of one simulated study written in every phantom layout, plus the multi-frame
+    layout in Explicit VR Little Endian (one fresh folder each)."""
+    from mibgkit.phantom import LAYOUTS, write_dicom
+
+    out: list[Path] = []
+    for layout in LAYOUTS:
+        out += write_dicom(sim, tmp_path_factory.mktemp(layout), layout=layout, truth=False)
+    out += write_dicom(sim, tmp_path_factory.mktemp("explicit"), layout="nm_multiframe", truth=False,
+                       transfer_syntax="explicit")
+    return [p for p in out if p.is_file()]

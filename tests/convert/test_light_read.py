@@ -38,8 +38,8 @@ from mibgkit.io._values import HeaderValues, read_light
 from mibgkit.io.headers import light_headers, read_and_classify, read_header
 from mibgkit.io.loader import load_headers, studies_from_headers
 from mibgkit.io.pixels import decode_frames, keep_stored_pixels
-from mibgkit.phantom import LAYOUTS, make_patient, simulate, write_dicom
-from tests.convert.convert_data import BACKGROUND, JASZACK, NM, NM1
+from mibgkit.phantom import make_patient, simulate
+from tests.convert.convert_data import BACKGROUND, JASZACK, NM, NM1, write_every_layout
 
 KEY = b"light-read-test-key"
 
@@ -48,12 +48,7 @@ KEY = b"light-read-test-key"
 def phantom_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     sim = simulate(make_patient(age_years=4.0, sex="F", seed=5, pattern="limited", arms="raised"), seed=4,
                    spect=True)
-    out: list[Path] = []
-    for layout in LAYOUTS:
-        out += write_dicom(sim, tmp_path_factory.mktemp(layout), layout=layout, truth=False)
-    out += write_dicom(sim, tmp_path_factory.mktemp("explicit"), layout="nm_multiframe", truth=False,
-                       transfer_syntax="explicit")
-    return [p for p in out if p.is_file()]
+    return write_every_layout(sim, tmp_path_factory)
 
 
 def _test_files() -> list[Path]:

@@ -22,8 +22,8 @@ from pydicom.dataelem import empty_value_for_VR
 from mibgkit.convert import convert_tree
 from mibgkit.io import _dicomdict
 from mibgkit.io._values import _DECODED_VRS, _empty_value
-from mibgkit.phantom import LAYOUTS, make_patient, simulate, write_dicom
-from tests.convert.convert_data import BACKGROUND, JASZACK, NM, NM1
+from mibgkit.phantom import make_patient, simulate
+from tests.convert.convert_data import BACKGROUND, JASZACK, NM, NM1, write_every_layout
 
 KEY = b"no-pydicom-test-key"
 REPO = Path(__file__).resolve().parents[2]
@@ -111,12 +111,7 @@ def phantom_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """One study in every phantom layout (planar pairs, SPECT), RLE and explicit VR."""
     sim = simulate(make_patient(age_years=6.0, sex="M", seed=8, pattern="diffuse", arms="sides"), seed=9,
                    spect=True)
-    out: list[Path] = []
-    for layout in LAYOUTS:
-        out += write_dicom(sim, tmp_path_factory.mktemp(layout), layout=layout, truth=False)
-    out += write_dicom(sim, tmp_path_factory.mktemp("explicit"), layout="nm_multiframe", truth=False,
-                       transfer_syntax="explicit")
-    return [p for p in out if p.is_file() and "CT" not in p.parent.name]  # NM objects only
+    return [p for p in write_every_layout(sim, tmp_path_factory) if "CT" not in p.parent.name]  # NM objects only
 
 
 @pytest.mark.parametrize("workers", [1, 2])
