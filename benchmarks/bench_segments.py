@@ -220,6 +220,69 @@ def build_levels(seeds: list[int], cache: Path) -> None:
     }
     path.write_text(_dump(data))
     print(f"wrote trunk_levels to {path} from {len(profs)} cases; prior offset {med}, sd {offs.std(axis=0)}")
+    build_level_calibration(seeds, cache)
+
+
+#: Cases whose registered level is this far (px) from the truth (a misdetected vertex or
+#: crotch) are left out of the calibration fit.
+CALIBRATION_OUTLIER_PX = 3.0
+
+
+def build_level_calibration(seeds: list[int], cache: Path) -> None:
+    """Learn the linear calibration of the registered trunk levels (``trunk_levels['calibration']``).
+
+    With the templates just written, each case is registered without the calibration;
+    the errors of the shoulder line and the hip joints against the phantom truth, in units
+    of the registered trunk length, are regressed (least squares) on
+    :func:`mibgkit.anatomy.levels.calibration_features`.
+    """
+    import mibgkit.anatomy.levels as lv
+    from mibgkit.anatomy.atlas import atlas_data
+    from mibgkit.anatomy.planar import fit_image, pair_shift, shift_array
+
+    atlas_data.cache_clear()
+    X, Y = [], []
+    lv.CALIBRATE = False
+    try:
+        for seed in seeds:
+            c = load_case(seed, cache)
+            a, p = c["img_ANT"].astype(float), c["img_POST"].astype(float)
+            gm = np.sqrt(np.clip(a, 0, None) * np.clip(shift_array(p, pair_shift(a, p)), 0, None))
+            try:
+                f0 = fit_image(gm, tuple(c["meta"]["spacing"]), c["meta"]["age"], refine=False)
+                fit = fit_image(gm, tuple(c["meta"]["spacing"]), c["meta"]["age"])
+            except Exception as exc:
+                print(f"seed {seed}: {exc}", file=sys.stderr)
+                continue
+            if "trunk_hip" not in fit.rows:
+                continue
+            t = truth_levels(seed)
+            sh, hp = fit.rows["trunk_shoulder"], fit.rows["trunk_hip"]
+            es, eh = sh - t["shoulder"][0], hp - t["hip"][0]
+            if max(abs(es), abs(eh)) >= CALIBRATION_OUTLIER_PX:
+                continue
+            X.append(lv.calibration_features(fit.props.age_years, sh, hp, fit.rows["crotch"],
+                                             f0.rows["trunk_shoulder"], f0.rows["hip"]))
+            Y.append((es / (hp - sh), eh / (hp - sh)))
+    finally:
+        lv.CALIBRATE = True
+    Xa, Ya = np.asarray(X), np.asarray(Y)
+    coef = np.linalg.lstsq(Xa, Ya, rcond=None)[0]  # (features, 2)
+    res = Ya - Xa @ coef
+    path = REPO / "mibgkit" / "data" / "atlas_planar.json"
+    data = json.loads(path.read_text())
+    data["trunk_levels"]["calibration"] = {
+        "_comment": "linear calibration of the registered levels (mibgkit.anatomy.levels.calibrate_levels): "
+                    "error / trunk length = features . coef, least squares on the phantom truth of seeds "
+                    f"{_ranges(seeds)} ({len(X)} cases within {CALIBRATION_OUTLIER_PX:g} px).",
+        "features": list(lv.CALIBRATION_FEATURES),
+        "shoulder": [round(float(v), 6) for v in coef[:, 0]],
+        "hip": [round(float(v), 6) for v in coef[:, 1]],
+    }
+    path.write_text(_dump(data))
+    atlas_data.cache_clear()
+    print(f"wrote the level calibration from {len(X)} cases: residual sd (share of the trunk length) "
+          f"{Ya.std(axis=0).round(5)} -> {res.std(axis=0).round(5)}")
 
 
 def _ranges(seeds: list[int]) -> str:
