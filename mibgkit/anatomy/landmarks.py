@@ -709,6 +709,18 @@ _HUMERUS_CENTRE = True
 #: A forearm not seen carries on from the humerus band's own direction (:func:`_axis_angle` with ``line``).
 _CARRY_FROM_LINE = True
 _CARRY_ANGLE = 5.0
+#: Abducted arms (humerus more than :data:`_SHOULDER_AXIS_ANGLE` out, below
+#: ``_ABDUCTED_LINE_MAX_ANGLE``): shoulder column and elbow on the humerus axis line
+#: (:func:`_shoulder_from_axis`, :func:`_on_axis_line`) from at least ``_ABDUCTED_LINE_MIN``
+#: axis samples; the elbow is moved at most ``_ABDUCTED_LINE_MAX`` of stature and only when
+#: the line's direction is within ``_ABDUCTED_LINE_TURN`` degrees of the median angle
+#: (tuning seeds 0-199, abducted: elbow 0.54 -> 0.39 % of stature, humerus 0.830 -> 0.857,
+#: forearm+hand 0.696 -> 0.748).
+_ABDUCTED_LINE = True
+_ABDUCTED_LINE_MAX_ANGLE = 40.0
+_ABDUCTED_LINE_MIN = 5
+_ABDUCTED_LINE_MAX = 0.015
+_ABDUCTED_LINE_TURN = 10.0
 _HAND = 0.105
 #: Arm bone lengths are the age proportions of the skeletal stature; the outline length
 #: (``BodyFit.stature_px``, soft tissue and smoothing included) is 5 % longer (median
@@ -790,6 +802,7 @@ def _direction(angle_deg: float, sign: float) -> np.ndarray:
 def _axis_angle(
     mask: np.ndarray, start: Point, length: float, sign: float, fit: BodyFit, inset: float = _ARM_EDGE_INSET,
     min_angle: float = -90.0, counts: bool = False, centre: bool = False, line: bool = False,
+    samples: list[Point] | None = None,
 ) -> float | None:
     """Median direction (degrees, lateral positive) from ``start`` to the arm-band axis.
 
@@ -822,6 +835,8 @@ def _axis_angle(
                 cc.append(a)
         if len(angles) < 3:
             return None
+        if samples is not None:
+            samples[:] = list(zip(rr, cc))
         result = float(np.median(angles))
         if line and len(rr) >= 5:
             slope = float(np.polyfit(np.asarray(rr), np.asarray(cc), 1)[0])
@@ -869,12 +884,20 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     hum, rad, hand = (_ARM_LENGTH * f * H for f in (props.humerus, props.radius, _HAND))
     th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
     if th is not None and th < _SHOULDER_AXIS_ANGLE:
-        # the shoulder column from the humerus axis itself (the prior's spread is 2-3x wider);
-        # not for abducted arms, where the shoulder row's error moves the crossing sideways
+        # the shoulder column from the humerus axis itself (the prior's spread is 2-3x wider)
         col = _shoulder_from_axis(fit, mask, shoulder, hum, th, sign)
         if col is not None:
             shoulder = (shoulder[0], col)
             th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True, centre=_HUMERUS_CENTRE)
+    elif th is not None and _ABDUCTED_LINE and th < _ABDUCTED_LINE_MAX_ANGLE:
+        # abducted: the shoulder column from the humerus axis line too (its row is the
+        # registered shoulder line's now, so the crossing is no longer moved sideways by it),
+        # and below the elbow is put on that line (next block); the medial band edge is the
+        # axilla's, so the axis stays one inset inside the outer edge
+        col = _shoulder_from_axis(fit, mask, shoulder, hum, th, sign)
+        if col is not None:
+            shoulder = (shoulder[0], col)
+            th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
     conf = 0.8
     clipped = th is None
     if th is None:
@@ -882,6 +905,16 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
         th, conf = _CLIPPED_ANGLE, 0.3
     th = float(np.clip(th, -5.0, 70.0))
     elbow_v = np.asarray(shoulder) + hum * _direction(th, sign)
+    if _ABDUCTED_LINE and not clipped and th >= _SHOULDER_AXIS_ANGLE:
+        # the elbow on the line fitted through the humerus band's axis samples, one humerus
+        # length from the shoulder (the median angle from the shoulder carries the
+        # shoulder's own error into the elbow's column)
+        hs: list[Point] = []
+        _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True, samples=hs)
+        if len(hs) >= _ABDUCTED_LINE_MIN:
+            moved = _on_axis_line(np.asarray(hs), shoulder, elbow_v, hum, sign, th, H)
+            if moved is not None:
+                elbow_v = moved[0]
     elbow = (float(elbow_v[0]), float(elbow_v[1]))
     turn = _FOREARM_TURN if th < _SHOULDER_AXIS_ANGLE else _FOREARM_TURN_ABDUCTED
     tf = _axis_angle(mask, elbow, rad, sign, fit, _BAND_INSET[1], min_angle=th - turn, counts=True,
@@ -912,6 +945,40 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
         pose = "hanging"
     joints = [shoulder, elbow, (float(wrist_v[0]), float(wrist_v[1])), (float(tip_v[0]), float(tip_v[1]))]
     return LimbFit(side, joints, conf, pose)
+
+
+def _on_axis_line(
+    samples: np.ndarray, shoulder: Point, elbow: np.ndarray, hum: float, sign: float, th: float, H: float,
+) -> tuple[np.ndarray, float] | None:
+    """The point of the line through ``samples`` one humerus length ``hum`` from the shoulder.
+
+    ``samples`` are (row, col) axis samples of the humerus band; the line is fitted as
+    col = a + b * row and the root nearest ``elbow`` (placed by the median angle ``th``)
+    is taken. Returns that point and the line's direction (degrees from the feet-ward
+    axis, lateral positive), or None when it lies farther than :data:`_ABDUCTED_LINE_MAX`
+    of stature ``H`` from ``elbow`` or the line's direction differs from ``th`` by more
+    than :data:`_ABDUCTED_LINE_TURN` degrees.
+    """
+    rr, cc = samples[:, 0], samples[:, 1]
+    b, a = np.polyfit(rr, cc, 1)
+    u = np.array([1.0, b]) / float(np.hypot(1.0, b))
+    p0 = np.array([float(np.mean(rr)), float(a + b * np.mean(rr))])
+    # |p0 + t u - S| = hum, the root nearest the current elbow
+    d = p0 - np.asarray(shoulder)
+    pb = float(d @ u)
+    disc = pb * pb - (float(d @ d) - hum * hum)
+    if disc < 0:
+        return None
+    t_now = float((elbow - p0) @ u)
+    roots = np.array([-pb - np.sqrt(disc), -pb + np.sqrt(disc)])
+    t = float(roots[np.argmin(np.abs(roots - t_now))])
+    new = p0 + t * u
+    if float(np.hypot(*(new - elbow))) > _ABDUCTED_LINE_MAX * H:
+        return None
+    t_line = float(np.degrees(np.arctan2(sign * u[1], u[0])))
+    if abs(t_line - th) > _ABDUCTED_LINE_TURN:
+        return None
+    return new, t_line
 
 
 def _arm_component(lab: np.ndarray, n: int, shoulder: Point, sign: float, fit: BodyFit, reach: float) -> np.ndarray:
