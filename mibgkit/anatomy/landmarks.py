@@ -642,7 +642,7 @@ def _fit_arms(
         if not raised:
             arms[side] = _hanging_arm(fit, mask, shoulder, sign)
             continue
-        counts = fit.outline.smoothed if (_RAISED_COUNTS and fit.outline is not None) else None
+        counts = fit.outline.smoothed if (_RAISED_COUNTS and fit.outline is not None and not fit.outline.halo) else None
         elbow = _along(pix, shoulder, hum, tip, counts=counts)
         # the forearm continues away from the shoulder, within 60 degrees of the humerus
         up = np.asarray(elbow) - np.asarray(shoulder)
@@ -902,13 +902,14 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     side = "right" if sign < 0 else "left"
     hum, rad, hand = (_ARM_LENGTH * f * H for f in (props.humerus, props.radius, _HAND))
     th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
+    halo = fit.outline is not None and fit.outline.halo  # crest axis: the line moves are for ME images
     if th is not None and th < _SHOULDER_AXIS_ANGLE:
         # the shoulder column from the humerus axis itself (the prior's spread is 2-3x wider)
         col = _shoulder_from_axis(fit, mask, shoulder, hum, th, sign)
         if col is not None:
             shoulder = (shoulder[0], col)
             th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True, centre=_HUMERUS_CENTRE)
-    elif th is not None and _ABDUCTED_LINE and th < _ABDUCTED_LINE_MAX_ANGLE:
+    elif th is not None and _ABDUCTED_LINE and not halo and th < _ABDUCTED_LINE_MAX_ANGLE:
         # abducted: the shoulder column from the humerus axis line too (its row is the
         # registered shoulder line's now, so the crossing is no longer moved sideways by it),
         # and below the elbow is put on that line (next block); the medial band edge is the
@@ -924,7 +925,7 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
         th, conf = _CLIPPED_ANGLE, 0.3
     th = float(np.clip(th, -5.0, 70.0))
     elbow_v = np.asarray(shoulder) + hum * _direction(th, sign)
-    if _ABDUCTED_LINE and not clipped and th >= _SHOULDER_AXIS_ANGLE:
+    if _ABDUCTED_LINE and not halo and not clipped and th >= _SHOULDER_AXIS_ANGLE:
         # the elbow on the line fitted through the humerus band's axis samples, one humerus
         # length from the shoulder (the median angle from the shoulder carries the
         # shoulder's own error into the elbow's column)
