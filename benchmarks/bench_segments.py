@@ -401,6 +401,9 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
                 g[inside] = c[f"groups_{v}"][r[inside], col[inside]]
                 accum[v] += np.bincount(np.arange(g.size) * n_cls + g, minlength=g.size * n_cls).reshape(
                     s_ax.size, u_ax.size, n_cls).transpose(2, 0, 1)
+        # limb frames: once per case and per view (this block sat inside the body-frame
+        # loop above and saw only its last view, so --build-arm-atlas lost the ANT polygons)
+        for v in ("ANT", "POST"):
             for limb, (right, left, _) in LIMBS.items():
                 for side, labs in (("right", right), ("left", left)):
                     joints = (fit.arms if limb == "arm" else fit.legs)[side].joints
@@ -438,6 +441,11 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
                 regs.append({"bones": LIMBS[limb][2][cls - 1], "polygons": polys})
         if limb == "leg" or k == 0 or arm_distal:  # else forearm/hand: capsule atlas
             limb_regions[v].append({"limb": limb, "seg": k, "regions": regs})
+    # guard: every view must have learned its humerus (and, with arm_distal, forearm/hand) regions
+    lost = [f"{v} {limb} {k}" for (limb, k, v) in lacc if (limb == "leg" or k == 0 or arm_distal)
+            and not any(it["limb"] == limb and it["seg"] == k and it["regions"] for it in limb_regions[v])]
+    if lost:
+        raise SystemExit(f"limb regions not learned ({', '.join(lost)}): atlas not written")
     path = REPO / "mibgkit" / "data" / "atlas_planar.json"
     data = json.loads(path.read_text())
     if arms_only:

@@ -642,7 +642,8 @@ def _fit_arms(
         if not raised:
             arms[side] = _hanging_arm(fit, mask, shoulder, sign)
             continue
-        elbow = _along(pix, shoulder, hum, tip)
+        counts = fit.outline.smoothed if (_RAISED_COUNTS and fit.outline is not None and not fit.outline.halo) else None
+        elbow = _along(pix, shoulder, hum, tip, counts=counts)
         # the forearm continues away from the shoulder, within 60 degrees of the humerus
         up = np.asarray(elbow) - np.asarray(shoulder)
         vec = pix - np.asarray(elbow)[None, :]
@@ -709,6 +710,23 @@ _HUMERUS_CENTRE = True
 #: A forearm not seen carries on from the humerus band's own direction (:func:`_axis_angle` with ``line``).
 _CARRY_FROM_LINE = True
 _CARRY_ANGLE = 5.0
+#: Abducted arms (humerus more than :data:`_SHOULDER_AXIS_ANGLE` out, below
+#: ``_ABDUCTED_LINE_MAX_ANGLE``): shoulder column and elbow on the humerus axis line
+#: (:func:`_shoulder_from_axis`, :func:`_on_axis_line`) from at least ``_ABDUCTED_LINE_MIN``
+#: axis samples; the elbow is moved at most ``_ABDUCTED_LINE_MAX`` of stature and only when
+#: the line's direction is within ``_ABDUCTED_LINE_TURN`` degrees of the median angle
+#: (tuning seeds 0-199, abducted: elbow 0.54 -> 0.39 % of stature, humerus 0.830 -> 0.857,
+#: forearm+hand 0.696 -> 0.748).
+_ABDUCTED_LINE = True
+_ABDUCTED_LINE_MAX_ANGLE = 40.0
+_ABDUCTED_LINE_MIN = 5
+_ABDUCTED_LINE_MAX = 0.015
+_ABDUCTED_LINE_TURN = 10.0
+#: Raised arms: the elbow is the centre of the ring's pixels on the arm band of the counts,
+#: not of the whole outline (:func:`_along` with ``counts``; tuning seeds 0-199, raised:
+#: elbow 0.39 -> 0.31 % of stature, humerus 0.823 -> 0.843, forearm+hand 0.719 -> 0.750;
+#: the same for the wrist: 0.750 -> 0.748, not used).
+_RAISED_COUNTS = True
 _HAND = 0.105
 #: Arm bone lengths are the age proportions of the skeletal stature; the outline length
 #: (``BodyFit.stature_px``, soft tissue and smoothing included) is 5 % longer (median
@@ -722,6 +740,19 @@ _ARM_LENGTH = 0.95
 _ABDOMEN_ANGLE = -12.0
 _ABDOMEN_WRIST = 0.25
 _ABDOMEN_TIP = (0.74, -0.21)
+#: Forearm on the abdomen, learned (least squares on the phantom truth of the tuning seeds
+#: 0-199, 99 arms; fitted on 0-99 and tested on 100-199 first: wrist 0.85 -> 0.29 % of
+#: stature, fingertips 0.98 -> 0.32 %): the wrist and the fingertips, in radius lengths,
+#: rows below the elbow and columns from the midline (lateral positive), are linear in
+#: (elbow's distance from the midline, age-proportioned hip half-width, 1), both in
+#: radius lengths and clipped to ``_ABDOMEN_FEATURE_RANGE`` (training range 0.65-1.17).
+#: Replaces the proportions above (``_ABDOMEN_WRIST``, ``_ABDOMEN_TIP``) when on.
+_ABDOMEN_REGRESSION = True
+_ABDOMEN_FEATURE_RANGE = (0.5, 1.3)
+_ABDOMEN_MODEL = (
+    ((-0.1525, -0.4084, 0.742), (0.6092, 0.4685, -0.6222)),  # wrist: row, column
+    ((-0.228, -0.3464, 1.1904), (0.5569, 0.4928, -0.9493)),  # fingertips: row, column
+)
 
 
 def _edge_axis(
@@ -790,6 +821,7 @@ def _direction(angle_deg: float, sign: float) -> np.ndarray:
 def _axis_angle(
     mask: np.ndarray, start: Point, length: float, sign: float, fit: BodyFit, inset: float = _ARM_EDGE_INSET,
     min_angle: float = -90.0, counts: bool = False, centre: bool = False, line: bool = False,
+    samples: list[Point] | None = None,
 ) -> float | None:
     """Median direction (degrees, lateral positive) from ``start`` to the arm-band axis.
 
@@ -822,6 +854,8 @@ def _axis_angle(
                 cc.append(a)
         if len(angles) < 3:
             return None
+        if samples is not None:
+            samples[:] = list(zip(rr, cc))
         result = float(np.median(angles))
         if line and len(rr) >= 5:
             slope = float(np.polyfit(np.asarray(rr), np.asarray(cc), 1)[0])
@@ -868,13 +902,22 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     side = "right" if sign < 0 else "left"
     hum, rad, hand = (_ARM_LENGTH * f * H for f in (props.humerus, props.radius, _HAND))
     th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
+    halo = fit.outline is not None and fit.outline.halo  # crest axis: the line moves are for ME images
     if th is not None and th < _SHOULDER_AXIS_ANGLE:
-        # the shoulder column from the humerus axis itself (the prior's spread is 2-3x wider);
-        # not for abducted arms, where the shoulder row's error moves the crossing sideways
+        # the shoulder column from the humerus axis itself (the prior's spread is 2-3x wider)
         col = _shoulder_from_axis(fit, mask, shoulder, hum, th, sign)
         if col is not None:
             shoulder = (shoulder[0], col)
             th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True, centre=_HUMERUS_CENTRE)
+    elif th is not None and _ABDUCTED_LINE and not halo and th < _ABDUCTED_LINE_MAX_ANGLE:
+        # abducted: the shoulder column from the humerus axis line too (its row is the
+        # registered shoulder line's now, so the crossing is no longer moved sideways by it),
+        # and below the elbow is put on that line (next block); the medial band edge is the
+        # axilla's, so the axis stays one inset inside the outer edge
+        col = _shoulder_from_axis(fit, mask, shoulder, hum, th, sign)
+        if col is not None:
+            shoulder = (shoulder[0], col)
+            th = _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True)
     conf = 0.8
     clipped = th is None
     if th is None:
@@ -882,6 +925,16 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
         th, conf = _CLIPPED_ANGLE, 0.3
     th = float(np.clip(th, -5.0, 70.0))
     elbow_v = np.asarray(shoulder) + hum * _direction(th, sign)
+    if _ABDUCTED_LINE and not halo and not clipped and th >= _SHOULDER_AXIS_ANGLE:
+        # the elbow on the line fitted through the humerus band's axis samples, one humerus
+        # length from the shoulder (the median angle from the shoulder carries the
+        # shoulder's own error into the elbow's column)
+        hs: list[Point] = []
+        _axis_angle(mask, shoulder, hum, sign, fit, _BAND_INSET[0], counts=True, samples=hs)
+        if len(hs) >= _ABDUCTED_LINE_MIN:
+            moved = _on_axis_line(np.asarray(hs), shoulder, elbow_v, hum, sign, th, H)
+            if moved is not None:
+                elbow_v = moved[0]
     elbow = (float(elbow_v[0]), float(elbow_v[1]))
     turn = _FOREARM_TURN if th < _SHOULDER_AXIS_ANGLE else _FOREARM_TURN_ABDUCTED
     tf = _axis_angle(mask, elbow, rad, sign, fit, _BAND_INSET[1], min_angle=th - turn, counts=True,
@@ -891,11 +944,19 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     if t_abd is not None and t_abd < _ABDOMEN_ANGLE and th < 20.0 and inside:
         # no arm band beside the trunk below the elbow: the forearm lies on the abdomen
         r_w = elbow[0] + 0.3 * rad
-        run = np.flatnonzero(mask[int(np.clip(round(r_w), 0, mask.shape[0] - 1))])
         mid = fit.mid_col(r_w)
-        half = float(np.max(np.abs(run - mid))) if run.size else fit.half_width["hip"]
-        wrist_v = np.array([r_w, mid + sign * _ABDOMEN_WRIST * half])
-        tip_v = np.array([elbow[0] + _ABDOMEN_TIP[0] * rad, mid + sign * _ABDOMEN_TIP[1] * half])
+        if _ABDOMEN_REGRESSION:
+            # learned from the elbow's distance from the midline and the hip half-width
+            feat = np.array([np.clip(sign * (elbow[1] - mid) / rad, *_ABDOMEN_FEATURE_RANGE),
+                             np.clip(fit.half_width["hip"] / rad, *_ABDOMEN_FEATURE_RANGE), 1.0])
+            (wr, wc), (tr, tc) = ((float(np.dot(feat, c)) for c in pair) for pair in _ABDOMEN_MODEL)
+            wrist_v = np.array([elbow[0] + wr * rad, mid + sign * wc * rad])
+            tip_v = np.array([elbow[0] + tr * rad, mid + sign * tc * rad])
+        else:
+            run = np.flatnonzero(mask[int(np.clip(round(r_w), 0, mask.shape[0] - 1))])
+            half = float(np.max(np.abs(run - mid))) if run.size else fit.half_width["hip"]
+            wrist_v = np.array([r_w, mid + sign * _ABDOMEN_WRIST * half])
+            tip_v = np.array([elbow[0] + _ABDOMEN_TIP[0] * rad, mid + sign * _ABDOMEN_TIP[1] * half])
         pose = "on_abdomen"
     else:
         if tf is None:
@@ -912,6 +973,40 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
         pose = "hanging"
     joints = [shoulder, elbow, (float(wrist_v[0]), float(wrist_v[1])), (float(tip_v[0]), float(tip_v[1]))]
     return LimbFit(side, joints, conf, pose)
+
+
+def _on_axis_line(
+    samples: np.ndarray, shoulder: Point, elbow: np.ndarray, hum: float, sign: float, th: float, H: float,
+) -> tuple[np.ndarray, float] | None:
+    """The point of the line through ``samples`` one humerus length ``hum`` from the shoulder.
+
+    ``samples`` are (row, col) axis samples of the humerus band; the line is fitted as
+    col = a + b * row and the root nearest ``elbow`` (placed by the median angle ``th``)
+    is taken. Returns that point and the line's direction (degrees from the feet-ward
+    axis, lateral positive), or None when it lies farther than :data:`_ABDUCTED_LINE_MAX`
+    of stature ``H`` from ``elbow`` or the line's direction differs from ``th`` by more
+    than :data:`_ABDUCTED_LINE_TURN` degrees.
+    """
+    rr, cc = samples[:, 0], samples[:, 1]
+    b, a = np.polyfit(rr, cc, 1)
+    u = np.array([1.0, b]) / float(np.hypot(1.0, b))
+    p0 = np.array([float(np.mean(rr)), float(a + b * np.mean(rr))])
+    # |p0 + t u - S| = hum, the root nearest the current elbow
+    d = p0 - np.asarray(shoulder)
+    pb = float(d @ u)
+    disc = pb * pb - (float(d @ d) - hum * hum)
+    if disc < 0:
+        return None
+    t_now = float((elbow - p0) @ u)
+    roots = np.array([-pb - np.sqrt(disc), -pb + np.sqrt(disc)])
+    t = float(roots[np.argmin(np.abs(roots - t_now))])
+    new = p0 + t * u
+    if float(np.hypot(*(new - elbow))) > _ABDUCTED_LINE_MAX * H:
+        return None
+    t_line = float(np.degrees(np.arctan2(sign * u[1], u[0])))
+    if abs(t_line - th) > _ABDUCTED_LINE_TURN:
+        return None
+    return new, t_line
 
 
 def _arm_component(lab: np.ndarray, n: int, shoulder: Point, sign: float, fit: BodyFit, reach: float) -> np.ndarray:
@@ -951,14 +1046,26 @@ def _extend(a: Point, b: Point, length: float) -> Point:
 
 def _along(
     pix: np.ndarray, start: Point, length: float, toward: Point,
-    origin: Point | None = None, min_from_origin: float = 0.0,
+    origin: Point | None = None, min_from_origin: float = 0.0, counts: np.ndarray | None = None,
 ) -> Point:
-    """The centre of the arm pixels at ``length`` from ``start`` (heading to ``toward``)."""
+    """The centre of the arm pixels at ``length`` from ``start`` (heading to ``toward``).
+
+    With ``counts`` (smoothed counts) only the pixels of that ring whose counts reach
+    :data:`_BAND_EDGE` of the ring's highest are used: the arm band itself, not the
+    outline's spill beyond it, which is wider on the side away from the head.
+    """
     d = np.hypot(pix[:, 0] - start[0], pix[:, 1] - start[1])
     band = np.abs(d - length) < max(2.0, 0.06 * length)
     if origin is not None:
         d0 = np.hypot(pix[:, 0] - origin[0], pix[:, 1] - origin[1])
         band &= d0 > min_from_origin
+    if counts is not None and band.sum() >= 3:
+        ci = pix[band].astype(int)
+        w = counts[ci[:, 0], ci[:, 1]]
+        strong = np.zeros_like(band)
+        strong[np.flatnonzero(band)[w >= _BAND_EDGE * float(w.max())]] = True
+        if strong.sum() >= 3:
+            band = strong
     if band.sum() >= 3:
         return (float(pix[band, 0].mean()), float(pix[band, 1].mean()))
     v = np.array([toward[0] - start[0], toward[1] - start[1]])
