@@ -231,6 +231,7 @@ def fit_body(
     spacing_mm: tuple[float, float],
     props: Proportions,
     outline: BodyOutline | None = None,
+    head_top: float | None = None,
 ) -> BodyFit | None:
     """Find landmarks on one image (or the geometric mean of an ANT/POST pair).
 
@@ -244,6 +245,10 @@ def fit_body(
         Age proportions (:func:`mibgkit.anatomy.atlas.proportions`).
     outline : BodyOutline, optional
         A precomputed outline of ``image``.
+    head_top : float, optional
+        The vertex row to use instead of the outline's (whole-body views only; see
+        :mod:`mibgkit.anatomy.vertex`, which corrects a vertex lifted by the scatter
+        between raised hands).
 
     Returns
     -------
@@ -305,6 +310,9 @@ def fit_body(
             cut["top"] = False
             if not cut["bottom"]:
                 stature = float(r_bot - r_top + 1)
+    if head_top is not None and not cut["top"] and not cut["bottom"]:
+        r_top = int(round(head_top))
+        stature = float(r_bot - r_top + 1)
     rows: dict[str, float] = {}
     conf: dict[str, float] = {}
     H = stature

@@ -13,6 +13,7 @@ from mibgkit.anatomy.curie import curie_label_of_bone
 from mibgkit.anatomy.landmarks import BodyFit, body_outline, fit_body, refit_arms
 from mibgkit.anatomy.levels import refine_trunk
 from mibgkit.anatomy.model import Landmark, SegmentMap
+from mibgkit.anatomy.vertex import refit_vertex
 from mibgkit.anatomy.warp import BodyFrame, capsule_polygon, limb_frame_to_image
 from mibgkit.errors import MappingError
 from mibgkit.io.model import PlanarView
@@ -76,8 +77,9 @@ def fit_image(
         geometric means only.
     refine : bool
         Place the trunk atlas on its own body axis and levels (chin, shoulder line,
-        hip joints; :func:`mibgkit.anatomy.levels.refine_trunk`); off only to learn
-        the profile template.
+        hip joints; :func:`mibgkit.anatomy.levels.refine_trunk`), check the vertex
+        against them (:func:`mibgkit.anatomy.vertex.refit_vertex`); off only to
+        learn the profile template.
 
     Returns
     -------
@@ -101,6 +103,9 @@ def fit_image(
     if refine:
         refine_trunk(img, fit)
         refit_arms(fit)
+        # a vertex lifted by the scatter between raised hands: fit again from the one the
+        # registered trunk levels imply (mibgkit.anatomy.vertex; the arms are kept)
+        fit = refit_vertex(img, fit, outline)
     anchors = [lm for lm in fit.landmarks if lm.name in ("head_top", "neck", "shoulder", "crotch", "sole")]
     if not any(lm.confidence > 0.5 for lm in anchors):
         raise MappingError(
