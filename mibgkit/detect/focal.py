@@ -195,7 +195,7 @@ def _body_mask(smooth: np.ndarray) -> np.ndarray:
     logs = np.log(pos + off)
     level = float(np.exp(threshold_multiotsu(logs, classes=3)[0])) - off
     mask = smooth > level
-    mask = ndi.binary_closing(mask, iterations=3, border_value=0)
+    mask = _close_cross(mask, 3)
     mask = _fill_holes(mask)
     lab, n = ndi.label(mask)
     if n > 1:
@@ -203,6 +203,27 @@ def _body_mask(smooth: np.ndarray) -> np.ndarray:
         keep = np.flatnonzero(sizes >= 0.02 * sizes.max()) + 1
         mask = np.isin(lab, keep)
     return mask
+
+
+def _close_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
+    """``ndi.binary_closing(mask, iterations=iterations, border_value=0)`` with the
+    4-connected cross, by shifted ORs and ANDs (the same mask, several times faster)."""
+    out = np.asarray(mask, dtype=bool).copy()
+    for _ in range(iterations):
+        prev = out.copy()
+        out[1:] |= prev[:-1]
+        out[:-1] |= prev[1:]
+        out[:, 1:] |= prev[:, :-1]
+        out[:, :-1] |= prev[:, 1:]
+    for _ in range(iterations):
+        prev = out.copy()
+        out[1:] &= prev[:-1]
+        out[:-1] &= prev[1:]
+        out[:, 1:] &= prev[:, :-1]
+        out[:, :-1] &= prev[:, 1:]
+        out[0] = out[-1] = False  # beyond the border is background
+        out[:, 0] = out[:, -1] = False
+    return out
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
