@@ -178,7 +178,7 @@ def _bone_background(va: ViewAnalysis, sm: np.ndarray, good: np.ndarray, i: int,
     ps = np.pad(seg, ((0, (-nr) % f), (0, (-nc) % f)))
     small = ps.reshape(ps.shape[0] // f, f, ps.shape[1] // f, f).any(axis=(1, 3))
     it = max(1, int(round(params.diffuse_bone_nb_mm / (f * min(sr, sc)))))
-    near = _dilate_cross(small, it)
+    near = _dilate_cross(np.asarray(small), it)
     near = np.repeat(np.repeat(near, f, axis=0), f, axis=1)[:nr, :nc]
     vals = sm[r0:r1, c0:c1][near & good[r0:r1, c0:c1]]
     if vals.size < _MIN_PIXELS:
