@@ -531,18 +531,20 @@ def _measure_scale(va: ViewAnalysis, rows: np.ndarray, cols: np.ndarray, scale: 
     rr = rows[:, None] + np.arange(-hr, hr + 1)[None, :]
     cc = cols[:, None] + np.arange(-hc, hc + 1)[None, :]
     valid = ((rr >= 0) & (rr < nr))[:, :, None] & ((cc >= 0) & (cc < nc))[:, None, :]
-    ri = np.clip(rr, 0, nr - 1)[:, :, None]
-    ci = np.clip(cc, 0, nc - 1)[:, None, :]
-    win = sm[ri, ci]
-    body_w = va.body[ri, ci] & valid
-    labels_w = np.where(valid, va.labels[ri, ci], 0)
-    organ_w = va.organ[ri, ci] != 0
+    # flat pixel index of every window pixel (clipped to the image; ``valid`` says which are real)
+    fi = np.clip(rr, 0, nr - 1)[:, :, None] * nc + np.clip(cc, 0, nc - 1)[:, None, :]
+    win = sm.ravel().take(fi)
+    body_w = va.body.ravel().take(fi) & valid
+    labels_w = np.where(valid, va.labels.ravel().take(fi), 0)
+    organ_w = va.organ.ravel().take(fi) != 0
     outer = dist >= r_in
     ring = (outer & (dist <= r_out)) & body_w
     use = np.where((ring.sum(axis=(1, 2)) < 8)[:, None, None], outer & valid, ring)
-    # ring percentile (float32, as _percentile): the used values sorted first
+    # ring percentile (float32, as _percentile): the used values sorted first; only the
+    # pixels of the outer part of the window can be used
     count = use.sum(axis=(1, 2))
-    srt = np.sort(np.where(use, win, np.float32(np.inf)).reshape(n, -1), axis=1)
+    ofs = np.flatnonzero(outer)
+    srt = np.sort(np.where(use.reshape(n, -1)[:, ofs], win.reshape(n, -1)[:, ofs], np.float32(np.inf)), axis=1)
     pos = params.background_percentile / 100.0 * (count - 1)
     lo = np.floor(np.maximum(pos, 0.0)).astype(np.int64)
     hi = np.minimum(lo + 1, np.maximum(count - 1, 0))

@@ -25,7 +25,7 @@ the ``loc_*`` features appended to :data:`~mibgkit.detect.params.FEATURES`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -168,12 +168,13 @@ def local_measures_batch(
         wt = ok.astype(np.float64)
         enough = ok.sum(axis=1) >= _MIN_RING
         a = g.ring_design
-        coef, solved = _solve3_batch(np.einsum("nk,ki,kj->nij", wt, a, a), (wt * vals) @ a)
+        aa = g.ring_outer
+        coef, solved = _solve3_batch((wt @ aa).reshape(-1, 3, 3), (wt * vals) @ a)
         good = enough & solved
         fitted = coef @ a.T
         keep = ok & (vals - fitted <= _RING_CLIP * np.sqrt(np.maximum(fitted, 1.0)))
         wt2 = keep.astype(np.float64)
-        coef2, solved2 = _solve3_batch(np.einsum("nk,ki,kj->nij", wt2, a, a), (wt2 * vals) @ a)
+        coef2, solved2 = _solve3_batch((wt2 @ aa).reshape(-1, 3, 3), (wt2 * vals) @ a)
         use2 = (keep.sum(axis=1) >= _MIN_RING) & solved2
         coef = np.where(use2[:, None], coef2, coef)
         plane = coef @ g.inner_design.T
@@ -230,7 +231,8 @@ _SUPPORT = 2.0
 @dataclass(frozen=True)
 class _Geometry:
     """Cached pixel geometry of one scale: window half sizes, ring and inner disc (flat
-    indices into the window and their (1, row, col) designs), the template."""
+    indices into the window and their (1, row, col) designs), the template, and the ring
+    design's outer products (one row of 9 per ring pixel, for the batched normal equations)."""
 
     hr: int
     hc: int
@@ -242,6 +244,7 @@ class _Geometry:
     t2: np.ndarray
     tc: np.ndarray
     tc_norm: float
+    ring_outer: np.ndarray = field(default_factory=lambda: np.zeros((0, 9)))
 
 
 @lru_cache(maxsize=64)
@@ -255,7 +258,9 @@ def _geometry(s_mm: float, r_in: float, r_out: float, sr: float, sc: float) -> _
     inner = np.flatnonzero(d <= _SUPPORT * s_mm)
     t = np.exp(-0.5 * (d[inner] / s_mm) ** 2)
     tc = t - t.mean()
-    return _Geometry(hr, hc, ring, design[ring], inner, design[inner], t, t * t, tc, float(np.sqrt(tc @ tc)))
+    rd = design[ring]
+    return _Geometry(hr, hc, ring, rd, inner, design[inner], t, t * t, tc, float(np.sqrt(tc @ tc)),
+                     (rd[:, :, None] * rd[:, None, :]).reshape(-1, 9))
 
 
 def _roundness(va: ViewAnalysis, row: int, col: int, scale: int) -> float:
