@@ -284,16 +284,22 @@ def analyse_view(
     img = np.asarray(image, dtype=np.float32)
     a = anscombe(img)
     blurred = _gaussian_cascade(a, spacing, params.sigmas_mm, params.dog_ratio)
-    zs, sms = [], []
-    for s_mm in params.sigmas_mm:
+    # the stacks are filled in place (float32 throughout, as the blurs are)
+    zst = np.empty((len(params.sigmas_mm),) + a.shape, dtype=np.float32)
+    sst = np.empty_like(zst)
+    for k, s_mm in enumerate(params.sigmas_mm):
         s = (s_mm / spacing[0], s_mm / spacing[1])
         g1, g2 = blurred[s_mm], blurred[s_mm * params.dog_ratio]
-        zs.append((g1 - g2) * (1.0 / _dog_noise_gain(round(s[0], 3), round(s[1], 3), params.dog_ratio)))
+        np.subtract(g1, g2, out=zst[k])
+        zst[k] *= np.float32(1.0 / _dog_noise_gain(round(s[0], 3), round(s[1], 3), params.dog_ratio))
         # counts at this scale: inverse Anscombe of the smoothed transform (its bias, about
         # a quarter count, is negligible next to the smoothed counts)
-        sms.append(np.maximum(0.25 * g1 * g1 - 0.375, 0.0))
+        np.multiply(g1, np.float32(0.25), out=sst[k])
+        sst[k] *= g1
+        sst[k] -= np.float32(0.375)
+        np.maximum(sst[k], np.float32(0.0), out=sst[k])
     if body is None:
-        body = _body_mask(sms[-1])
+        body = _body_mask(sst[-1])
     if params.bone_in_body:
         # what the segment map calls bone is inside the body, even where the counts'
         # outline lost it (a hand or forearm held apart from the trunk)
@@ -302,7 +308,7 @@ def analyse_view(
     fine = blurred.get(params.tophat_sigma_mm)
     return ViewAnalysis(
         view=view, image=img, spacing=spacing, labels=np.asarray(labels), body=body,
-        z=np.stack(zs).astype(np.float32, copy=False), smooth=np.stack(sms).astype(np.float32, copy=False),
+        z=zst, smooth=sst,
         organ=organ, reference_level=ref, sigmas_mm=tuple(params.sigmas_mm),
         local_sig=local_significance(img, spacing, params.tophat_mm, params.tophat_sigma_mm, smoothed=fine),
     )
