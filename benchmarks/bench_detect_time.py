@@ -43,14 +43,15 @@ def _worker(seed0: int, n: int) -> int:
     cases = []
     for s in range(seed0, seed0 + n):
         sim = b.simulate_case(s)
-        cases.append((sim, b.truth_maps(sim)))
-    detect_study(cases[0][0].study, cases[0][1])  # warm caches and lazy imports
+        cases.append((sim.study, b.truth_maps(sim)))  # not the whole simulation (tens of MB each)
+        del sim
+    detect_study(cases[0][0], cases[0][1])  # warm caches and lazy imports
     print(json.dumps({"ready": mibgkit.__file__}), flush=True)
     for line in sys.stdin:
         i = int(line)
-        sim, maps = cases[i]
+        study, maps = cases[i]
         c0 = time.process_time()
-        det = detect_study(sim.study, maps)
+        det = detect_study(study, maps)
         cpu = time.process_time() - c0
         sig = [[h.segment, h.pattern, h.category, [[loc.view, round(loc.row, 6), round(loc.col, 6)]
                                                    for loc in h.locations]] for h in det.hotspots]
@@ -72,7 +73,10 @@ def _ask(proc: subprocess.Popen[str], i: int) -> dict[str, Any]:
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(f"{i}\n")
     proc.stdin.flush()
-    return dict(json.loads(proc.stdout.readline()))
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"worker {proc.pid} ended (exit code {proc.wait()})")
+    return dict(json.loads(line))
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
