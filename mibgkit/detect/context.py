@@ -38,7 +38,7 @@ from mibgkit.detect.params import DetectParams
 from mibgkit.detect.physiology import BodyFrame
 from mibgkit.segments import label_of
 
-__all__ = ["CONTEXT_FEATURES", "context_features"]
+__all__ = ["CONTEXT_FEATURES", "context_features", "context_features_reference"]
 
 #: Names of the context features, in column order (appended to ``FEATURES``).
 CONTEXT_FEATURES: tuple[str, ...] = ("ctx_mirror", "ctx_shoulder", "ctx_near_stronger", "ctx_spine_ap")
@@ -101,6 +101,9 @@ def context_features(
 ) -> np.ndarray:
     """Context features of every fused candidate, in the order of :data:`CONTEXT_FEATURES`.
 
+    Computed for all candidates of a view at once (pairwise distance matrices, gathered
+    windows); :func:`context_features_reference` is the same, one candidate at a time.
+
     Parameters
     ----------
     fused : sequence of FusedCandidate
@@ -116,6 +119,81 @@ def context_features(
     -------
     ndarray of shape (n_candidates, len(CONTEXT_FEATURES))
     """
+    out = np.zeros((len(fused), len(CONTEXT_FEATURES)))
+    if not fused:
+        return out
+    best = [f.best for f in fused]
+    zs = np.array([b.z for b in best])
+    pos = np.array([(b.row, b.col) for b in best])
+    sig = np.array([b.sigma_mm for b in best])
+    vnames = np.array([b.view for b in best])
+    for name in np.unique(vnames).tolist():
+        idx = np.flatnonzero(vnames == name)
+        va = views[name]
+        sr, sc = va.spacing
+        row, col, z = pos[idx, 0], pos[idx, 1], zs[idx]
+        # ctx_mirror: partners among this view's candidates (pairs i -> j)
+        mid = _midlines(va, frames.get(name), np.round(row).astype(np.int64))
+        has_mid = np.isfinite(mid)
+        pair = ((np.abs(row[None, :] - row[:, None]) * sr <= params.ctx_mirror_window_mm[0])
+                & (np.abs(col[None, :] - col[:, None]) * sc > 2.0 * params.ctx_mirror_window_mm[1])
+                & (np.abs(0.5 * (col[None, :] + col[:, None]) - mid[:, None]) * sc <= params.ctx_pair_mid_mm))
+        partner = np.where(pair, z[None, :], -np.inf).max(axis=1)
+        mirror = np.where(pair.any(axis=1), np.clip(partner / np.maximum(z, 1e-3), 0.0, 1.5), 0.0)
+        own = np.abs(col - np.where(has_mid, mid, 0.0)) * sc <= sig[idx]
+        out[idx, 0] = np.where(~has_mid | own, NO_MIRROR, mirror)
+        out[idx, 1] = _shoulders(va, row, col, params)
+        # ctx_near_stronger: nearest stronger candidate of the same view
+        d = np.hypot((row[None, :] - row[:, None]) * sr, (col[None, :] - col[:, None]) * sc)
+        d = np.where(z[None, :] > z[:, None], d, np.inf).min(axis=1)
+        out[idx, 2] = np.minimum(d, params.ctx_near_cap_mm)
+    spine = label_of("spine")
+    for i, f in enumerate(fused):
+        if f.label == spine and f.ant_at is not None and f.post_at is not None:
+            out[i, 3] = float(np.log((f.ant_at.excess + 1.0) / (f.post_at.excess + 1.0)))
+    return out
+
+
+def _midlines(va: ViewAnalysis, frame: BodyFrame | None, rows: np.ndarray) -> np.ndarray:
+    """:func:`_midline` of many rows (NaN where there is none)."""
+    nr = va.body.shape[0]
+    inside = (rows >= 0) & (rows < nr)
+    r = np.clip(rows, 0, nr - 1)
+    body = va.body[r]
+    n = body.sum(axis=1)
+    first = np.argmax(body, axis=1)
+    last = body.shape[1] - 1 - np.argmax(body[:, ::-1], axis=1)
+    fallback = frame.mid_col if frame is not None else np.nan
+    out = np.where(inside & (n >= 4), 0.5 * (first + last).astype(np.float64), fallback)
+    if frame is not None:
+        out = np.where(rows >= frame.chest_top, frame.mid_col, out)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _shoulders(va: ViewAnalysis, row: np.ndarray, col: np.ndarray, p: DetectParams) -> np.ndarray:
+    """:func:`_shoulder` of many points (windows gathered at once)."""
+    s = va.smooth[-1]
+    nr, nc = s.shape
+    r, c = np.round(row).astype(np.int64), np.round(col).astype(np.int64)
+    hr = max(1, int(round(p.ctx_shoulder_mm / va.spacing[0])))
+    hc = max(1, int(round(p.ctx_shoulder_mm / va.spacing[1])))
+    rr = r[:, None] + np.arange(-hr, hr + 1)[None, :]
+    cc = c[:, None] + np.arange(-hc, hc + 1)[None, :]
+    ok = ((rr >= 0) & (rr < nr))[:, :, None] & ((cc >= 0) & (cc < nc))[:, None, :]
+    win = np.where(ok, s[np.clip(rr, 0, nr - 1)[:, :, None], np.clip(cc, 0, nc - 1)[:, None, :]], -np.inf)
+    top = win.max(axis=(1, 2)).astype(np.float64)
+    here = s[np.clip(r, 0, nr - 1), np.clip(c, 0, nc - 1)].astype(np.float64)
+    return np.clip(np.log(np.maximum(top, 1e-6) / np.maximum(here, 1e-6)), 0.0, 5.0)
+
+
+def context_features_reference(
+    fused: Sequence[FusedCandidate],
+    views: Mapping[str, ViewAnalysis],
+    frames: Mapping[str, BodyFrame | None],
+    params: DetectParams,
+) -> np.ndarray:
+    """:func:`context_features`, one candidate at a time (the straightforward definition,
+    kept to test the vectorized version against)."""
     out = np.zeros((len(fused), len(CONTEXT_FEATURES)))
     if not fused:
         return out

@@ -104,6 +104,19 @@ CONTRALATERAL: dict[str, str] = {
 _MIN_PIXELS = 10
 
 
+def _dilate_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
+    """``ndi.binary_dilation(mask, iterations=iterations)`` (4-connected cross, nothing
+    beyond the border) by shifted ORs: the same mask, without the per-call set-up."""
+    out = np.asarray(mask, dtype=bool).copy()
+    for _ in range(iterations):
+        prev = out.copy()
+        out[1:] |= prev[:-1]
+        out[:-1] |= prev[1:]
+        out[:, 1:] |= prev[:, :-1]
+        out[:, :-1] |= prev[:, 1:]
+    return out
+
+
 def soft_tissue_level(va: ViewAnalysis, params: DetectParams) -> np.ndarray:
     """Counts of the soft tissue around the bone, per pixel.
 
@@ -125,14 +138,14 @@ def soft_tissue_level(va: ViewAnalysis, params: DetectParams) -> np.ndarray:
     sr, sc = va.spacing
     bone = va.labels > 0
     it = max(1, int(round(params.diffuse_near_bone_mm / sr)))
-    soft = va.body & ~ndi.binary_dilation(bone, iterations=it) & (va.organ == 0)
+    soft = va.body & ~_dilate_cross(bone, it) & (va.organ == 0)
     img = np.asarray(va.image, dtype=np.float32)
     f = 4
     nr, nc = img.shape
     pad = ((0, (-nr) % f), (0, (-nc) % f))
 
     def block(x: np.ndarray) -> np.ndarray:
-        xp = np.pad(x, pad, mode="edge")
+        xp = np.pad(x, pad, mode="edge") if pad[0][1] or pad[1][1] else x
         return xp.reshape(xp.shape[0] // f, f, xp.shape[1] // f, f).mean(axis=(1, 3))
 
     w_small, m_small = block(soft.astype(np.float32)), block(img * soft)
@@ -165,7 +178,7 @@ def _bone_background(va: ViewAnalysis, sm: np.ndarray, good: np.ndarray, i: int,
     ps = np.pad(seg, ((0, (-nr) % f), (0, (-nc) % f)))
     small = ps.reshape(ps.shape[0] // f, f, ps.shape[1] // f, f).any(axis=(1, 3))
     it = max(1, int(round(params.diffuse_bone_nb_mm / (f * min(sr, sc)))))
-    near = ndi.binary_dilation(small, iterations=it)
+    near = _dilate_cross(np.asarray(small), it)
     near = np.repeat(np.repeat(near, f, axis=0), f, axis=1)[:nr, :nc]
     vals = sm[r0:r1, c0:c1][near & good[r0:r1, c0:c1]]
     if vals.size < _MIN_PIXELS:

@@ -23,10 +23,11 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage as ndi
 
-from mibgkit.detect.local import local_measures
+from mibgkit.detect.local import local_measures, local_measures_batch
 from mibgkit.detect.params import DetectParams
 
-__all__ = ["anscombe", "local_significance", "ViewAnalysis", "Candidate", "analyse_view", "find_candidates", "measure"]
+__all__ = ["anscombe", "local_significance", "ViewAnalysis", "Candidate", "analyse_view", "find_candidates", "measure",
+           "measure_many"]
 
 
 def anscombe(counts: np.ndarray) -> np.ndarray:
@@ -194,7 +195,7 @@ def _body_mask(smooth: np.ndarray) -> np.ndarray:
     logs = np.log(pos + off)
     level = float(np.exp(threshold_multiotsu(logs, classes=3)[0])) - off
     mask = smooth > level
-    mask = ndi.binary_closing(mask, iterations=3, border_value=0)
+    mask = _close_cross(mask, 3)
     mask = _fill_holes(mask)
     lab, n = ndi.label(mask)
     if n > 1:
@@ -202,6 +203,27 @@ def _body_mask(smooth: np.ndarray) -> np.ndarray:
         keep = np.flatnonzero(sizes >= 0.02 * sizes.max()) + 1
         mask = np.isin(lab, keep)
     return mask
+
+
+def _close_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
+    """``ndi.binary_closing(mask, iterations=iterations, border_value=0)`` with the
+    4-connected cross, by shifted ORs and ANDs (the same mask, several times faster)."""
+    out = np.asarray(mask, dtype=bool).copy()
+    for _ in range(iterations):
+        prev = out.copy()
+        out[1:] |= prev[:-1]
+        out[:-1] |= prev[1:]
+        out[:, 1:] |= prev[:, :-1]
+        out[:, :-1] |= prev[:, 1:]
+    for _ in range(iterations):
+        prev = out.copy()
+        out[1:] &= prev[:-1]
+        out[:-1] &= prev[1:]
+        out[:, 1:] &= prev[:, :-1]
+        out[:, :-1] &= prev[:, 1:]
+        out[0] = out[-1] = False  # beyond the border is background
+        out[:, 0] = out[:, -1] = False
+    return out
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -262,16 +284,22 @@ def analyse_view(
     img = np.asarray(image, dtype=np.float32)
     a = anscombe(img)
     blurred = _gaussian_cascade(a, spacing, params.sigmas_mm, params.dog_ratio)
-    zs, sms = [], []
-    for s_mm in params.sigmas_mm:
+    # the stacks are filled in place (float32 throughout, as the blurs are)
+    zst = np.empty((len(params.sigmas_mm),) + a.shape, dtype=np.float32)
+    sst = np.empty_like(zst)
+    for k, s_mm in enumerate(params.sigmas_mm):
         s = (s_mm / spacing[0], s_mm / spacing[1])
         g1, g2 = blurred[s_mm], blurred[s_mm * params.dog_ratio]
-        zs.append((g1 - g2) * (1.0 / _dog_noise_gain(round(s[0], 3), round(s[1], 3), params.dog_ratio)))
+        np.subtract(g1, g2, out=zst[k])
+        zst[k] *= np.float32(1.0 / _dog_noise_gain(round(s[0], 3), round(s[1], 3), params.dog_ratio))
         # counts at this scale: inverse Anscombe of the smoothed transform (its bias, about
         # a quarter count, is negligible next to the smoothed counts)
-        sms.append(np.maximum(0.25 * g1 * g1 - 0.375, 0.0))
+        np.multiply(g1, np.float32(0.25), out=sst[k])
+        sst[k] *= g1
+        sst[k] -= np.float32(0.375)
+        np.maximum(sst[k], np.float32(0.0), out=sst[k])
     if body is None:
-        body = _body_mask(sms[-1])
+        body = _body_mask(sst[-1])
     if params.bone_in_body:
         # what the segment map calls bone is inside the body, even where the counts'
         # outline lost it (a hand or forearm held apart from the trunk)
@@ -280,7 +308,7 @@ def analyse_view(
     fine = blurred.get(params.tophat_sigma_mm)
     return ViewAnalysis(
         view=view, image=img, spacing=spacing, labels=np.asarray(labels), body=body,
-        z=np.stack(zs).astype(np.float32), smooth=np.stack(sms).astype(np.float32),
+        z=zst, smooth=sst,
         organ=organ, reference_level=ref, sigmas_mm=tuple(params.sigmas_mm),
         local_sig=local_significance(img, spacing, params.tophat_mm, params.tophat_sigma_mm, smoothed=fine),
     )
@@ -340,13 +368,16 @@ def find_candidates(va: ViewAnalysis, params: DetectParams, max_candidates: int 
             found.extend(zip(va.z[k][rr, cc].tolist(), rr.tolist(), cc.tolist(), [k] * rr.size))
         found.sort(key=lambda t: -t[0])
         kept: list[tuple[float, int, int, int]] = []
-        kr = np.zeros(0, dtype=int)
-        kc = np.zeros(0, dtype=int)
-        kk = np.zeros(0, dtype=int)
+        # kept peaks' rows, cols, scales (preallocated; the first len(kept) are used)
+        kr_all = np.zeros(len(found), dtype=int)
+        kc_all = np.zeros(len(found), dtype=int)
+        kk_all = np.zeros(len(found), dtype=int)
         nested: list[bool] = []
         for z, r, c, k in found:
             inside = False
-            if kr.size:
+            m = len(kept)
+            if m:
+                kr, kc, kk = kr_all[:m], kc_all[:m], kk_all[:m]
                 d = np.hypot((kr - r) * va.spacing[0], (kc - c) * va.spacing[1])
                 near = d < sep_mm
                 if params.scale_aware_nms and near.any():
@@ -354,12 +385,13 @@ def find_candidates(va: ViewAnalysis, params: DetectParams, max_candidates: int 
                     near &= ~_unexplained(va, r, c, k, kr, kc, kk, d, params.nested_min_mm, params.nested_margin)
                 if near.any():
                     continue
+            kr_all[m], kc_all[m], kk_all[m] = r, c, k
             kept.append((z, r, c, k))
             nested.append(inside)
-            kr, kc, kk = np.append(kr, r), np.append(kc, c), np.append(kk, k)
             if len(kept) >= max_candidates:
                 break
-        out = [measure(va, r, c, params, scale=k) for _, r, c, k in kept]
+        kr, kc = kr_all[:len(kept)], kc_all[:len(kept)]
+        out = measure_many(va, [(r, c, k) for _, r, c, k in kept], params)
         for cand, inside in zip(out, nested):
             cand.nested = inside
         if kept:
@@ -376,7 +408,7 @@ def find_candidates(va: ViewAnalysis, params: DetectParams, max_candidates: int 
         peaks = (ndi.maximum_filter(zmax, size=size) == zmax) & (zmax > params.z_min) & va.body
         rr, cc = np.nonzero(peaks)
         order = np.argsort(-zmax[rr, cc])[:max_candidates]
-        out = [measure(va, int(rr[i]), int(cc[i]), params) for i in order]
+        out = measure_many(va, [(int(rr[i]), int(cc[i]), None) for i in order], params)
     if va.local_sig is not None and params.local_sig_min > 0:
         # small local excesses the DoG missed (next to a bright organ's edge, say)
         ls = va.local_sig
@@ -384,7 +416,7 @@ def find_candidates(va: ViewAnalysis, params: DetectParams, max_candidates: int 
         extra = (ndi.maximum_filter(ls, size=size) == ls) & (ls > params.local_sig_min) & va.body & ~near
         er, ec = np.nonzero(extra)
         eo = np.argsort(-ls[er, ec])[: max(0, max_candidates - len(out))]
-        out += [measure(va, int(er[i]), int(ec[i]), params) for i in eo]
+        out += measure_many(va, [(int(er[i]), int(ec[i]), None) for i in eo], params)
     return out
 
 
@@ -441,6 +473,145 @@ def _percentile(values: np.ndarray, q: float) -> float:
     return float(part[lo] + (part[hi] - part[lo]) * (pos - lo))
 
 
+def measure_many(
+    va: ViewAnalysis, points: list[tuple[int, int, int | None]], params: DetectParams
+) -> list[Candidate]:
+    """:func:`measure` of many points at once: the same candidates, vectorized.
+
+    The points of one scale share the window geometry, so their windows are gathered
+    with one fancy index (pixels outside the image flagged invalid) and every step of
+    :func:`measure` runs on the stack: ring percentile (a sort with the unused pixels
+    last), half-maximum region (one :func:`scipy.ndimage.label` of the stack, connected
+    within each window only), bone and organ fractions, bone distance; the own-scale
+    measures come from :func:`~mibgkit.detect.local.local_measures_batch`.
+
+    Parameters
+    ----------
+    va : ViewAnalysis
+    points : list of (row, col, scale)
+        Pixels in the normalized frame and their scale index (None: best-responding).
+    params : DetectParams
+
+    Returns
+    -------
+    list of Candidate, in the order of ``points`` (equal to ``measure`` of each point,
+    to floating-point rounding in ``loc``).
+    """
+    n = len(points)
+    if n == 0:
+        return []
+    nr, nc = va.image.shape
+    rows = np.clip(np.array([int(p[0]) for p in points], dtype=np.int64), 0, nr - 1)
+    cols = np.clip(np.array([int(p[1]) for p in points], dtype=np.int64), 0, nc - 1)
+    given = [p[2] for p in points]
+    scales = np.array([int(k) if k is not None else -1 for k in given], dtype=np.int64)
+    free = scales < 0
+    if free.any():
+        scales[free] = np.argmax(va.z[:, rows[free], cols[free]], axis=0)
+    out: list[Candidate | None] = [None] * n
+    for k in np.unique(scales).tolist():
+        idx = np.flatnonzero(scales == k)
+        for i, cand in zip(idx.tolist(), _measure_scale(va, rows[idx], cols[idx], int(k), params)):
+            out[i] = cand
+    cands = [c for c in out if c is not None]
+    locs = local_measures_batch(va, rows, cols, scales, params.annulus_mm)
+    for cand, loc in zip(cands, locs):
+        cand.loc = loc
+    return cands
+
+
+#: 3-D structure connecting pixels within one 2-D window of a stack only.
+_CROSS_STACK = np.stack([np.zeros((3, 3), bool), ndi.generate_binary_structure(2, 1), np.zeros((3, 3), bool)])
+
+
+def _measure_scale(va: ViewAnalysis, rows: np.ndarray, cols: np.ndarray, scale: int,
+                   params: DetectParams) -> list[Candidate]:
+    """:func:`measure` of points (inside the image) of one scale, vectorized (see :func:`measure_many`)."""
+    nr, nc = va.image.shape
+    s_mm = va.sigmas_mm[scale]
+    sm = va.smooth[scale]
+    r_blob = float(np.sqrt(2.0) * s_mm)
+    r_in, r_out = r_blob + params.annulus_mm[0], r_blob + params.annulus_mm[1]
+    dist, hr, hc = _distance_grid(r_out, va.spacing[0], va.spacing[1])
+    n = rows.size
+    rr = rows[:, None] + np.arange(-hr, hr + 1)[None, :]
+    cc = cols[:, None] + np.arange(-hc, hc + 1)[None, :]
+    valid = ((rr >= 0) & (rr < nr))[:, :, None] & ((cc >= 0) & (cc < nc))[:, None, :]
+    # flat pixel index of every window pixel (clipped to the image; ``valid`` says which are real)
+    fi = np.clip(rr, 0, nr - 1)[:, :, None] * nc + np.clip(cc, 0, nc - 1)[:, None, :]
+    win = sm.ravel().take(fi)
+    body_w = va.body.ravel().take(fi) & valid
+    labels_w = np.where(valid, va.labels.ravel().take(fi), 0)
+    organ_w = va.organ.ravel().take(fi) != 0
+    outer = dist >= r_in
+    ring = (outer & (dist <= r_out)) & body_w
+    use = np.where((ring.sum(axis=(1, 2)) < 8)[:, None, None], outer & valid, ring)
+    # ring percentile (float32, as _percentile): the used values sorted first; only the
+    # pixels of the outer part of the window can be used
+    count = use.sum(axis=(1, 2))
+    ofs = np.flatnonzero(outer)
+    srt = np.sort(np.where(use.reshape(n, -1)[:, ofs], win.reshape(n, -1)[:, ofs], np.float32(np.inf)), axis=1)
+    pos = params.background_percentile / 100.0 * (count - 1)
+    lo = np.floor(np.maximum(pos, 0.0)).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(count - 1, 0))
+    v_lo = np.take_along_axis(srt, lo[:, None], axis=1)[:, 0]
+    v_hi = np.take_along_axis(srt, hi[:, None], axis=1)[:, 0]
+    frac = (pos - lo).astype(np.float32)
+    with np.errstate(invalid="ignore"):  # inf - inf where no pixel is used (bg 0 there)
+        bg32 = np.where(count > 0, v_lo + (v_hi - v_lo) * frac, np.float32(0.0))
+    bg = bg32.astype(np.float64)
+    peak = sm[rows, cols].astype(np.float64)
+    half = bg + 0.5 * np.maximum(peak - bg, 0.0)
+    # a float32 window compared with a Python float compares in float32
+    inner = (win >= half.astype(np.float32)[:, None, None]) & ~outer & valid
+    lab, _ = ndi.label(inner, structure=_CROSS_STACK)
+    centre = lab[:, hr, hc]
+    region = np.where((centre > 0)[:, None, None], lab == centre[:, None, None], (dist <= r_blob) & valid)
+    n_region = region.sum(axis=(1, 2))
+    bone = region & (labels_w > 0)
+    n_bone = bone.sum(axis=(1, 2))
+    n_organ = (region & organ_w).sum(axis=(1, 2))
+    bone_win = labels_w > 0
+    bone_dist = np.where(bone_win.any(axis=(1, 2)), np.where(bone_win, dist, np.inf).min(axis=(1, 2)), float(r_out))
+    centre_label = va.labels[rows, cols].astype(np.int64)
+    px = va.spacing[0] * va.spacing[1]
+    ref_floor = max(1e-3 * va.reference_level, 1e-6)
+    if va.local_sig is not None:
+        dr = rows[:, None] + np.array([-1, 0, 1])[None, :]
+        dc = cols[:, None] + np.array([-1, 0, 1])[None, :]
+        ok3 = ((dr >= 0) & (dr < nr))[:, :, None] & ((dc >= 0) & (dc < nc))[:, None, :]
+        v3 = va.local_sig[np.clip(dr, 0, nr - 1)[:, :, None], np.clip(dc, 0, nc - 1)[:, None, :]]
+        lsig = np.where(ok3, v3, -np.inf).max(axis=(1, 2))
+    else:
+        lsig = np.zeros(n)
+    z = va.z[scale, rows, cols]
+    z_fine = va.z[0, rows, cols]
+    z_coarse = va.z[-1, rows, cols]
+    out = []
+    for i in range(n):
+        row, col = int(rows[i]), int(cols[i])
+        nreg, nb = int(n_region[i]), int(n_bone[i])
+        lab_c = int(centre_label[i])
+        if lab_c == 0 and nb:
+            lab_c = int(np.bincount(labels_w[i][bone[i]]).argmax())
+        if lab_c == 0 and params.bone_snap_mm > 0:
+            lab_c = _nearest_label(va.labels, row, col, va.spacing, params.bone_snap_mm)
+        r0, r1 = max(0, row - hr), min(nr, row + hr + 1)
+        c0, c1 = max(0, col - hc), min(nc, col + hc + 1)
+        b = float(bg[i])
+        pk = float(peak[i])
+        out.append(Candidate(
+            view=va.view, row=float(row), col=float(col), scale=scale, sigma_mm=float(s_mm),
+            z=float(z[i]), peak=pk, background=b, peak_ratio=pk / max(b, ref_floor),
+            area_mm2=float(nreg * px), bone_fraction=nb / nreg if nreg else 0.0,
+            organ_overlap=int(n_organ[i]) / nreg if nreg else 0.0, label=lab_c, local_sig=float(lsig[i]),
+            bone_dist_mm=float(bone_dist[i]), z_fine=float(z_fine[i]), z_coarse=float(z_coarse[i]),
+            region=(slice(r0, r1), slice(c0, c1)),
+            region_mask=region[i, r0 - row + hr:r1 - row + hr, c0 - col + hc:c1 - col + hc],
+        ))
+    return out
+
+
 def measure(va: ViewAnalysis, row: int, col: int, params: DetectParams, scale: int | None = None) -> Candidate:
     """Measure a blob at (row, col): peak, background, half-maximum region.
 
@@ -457,6 +628,12 @@ def measure(va: ViewAnalysis, row: int, col: int, params: DetectParams, scale: i
     -------
     Candidate
     """
+    return _measure(va, row, col, params, scale, local=True)
+
+
+def _measure(va: ViewAnalysis, row: int, col: int, params: DetectParams, scale: int | None,
+             local: bool) -> Candidate:
+    """:func:`measure`; ``Candidate.loc`` left empty unless ``local``."""
     nr, nc = va.image.shape
     row = min(max(int(row), 0), nr - 1)
     col = min(max(int(col), 0), nc - 1)
@@ -508,7 +685,7 @@ def measure(va: ViewAnalysis, row: int, col: int, params: DetectParams, scale: i
         organ_overlap=organ_ov, label=centre_label, local_sig=lsig, bone_dist_mm=bone_dist,
         z_fine=float(va.z[0, row, col]), z_coarse=float(va.z[-1, row, col]),
         region=(slice(r0, r1), slice(c0, c1)), region_mask=region,
-        loc=local_measures(va, row, col, scale, r_in, r_out),
+        loc=local_measures(va, row, col, scale, r_in, r_out) if local else {},
     )
 
 

@@ -116,12 +116,11 @@ class FusedCandidate:
         return o.label if o is not None else 0
 
 
-def _remeasure(va: ViewAnalysis, c: Candidate, dr: float, dc: float, p: DetectParams) -> Candidate:
-    from mibgkit.detect.focal import measure
-
+def _remeasure_point(va: ViewAnalysis, c: Candidate, dr: float, dc: float) -> tuple[int, int, int]:
+    """Where to measure ``c`` on the other view: its position shifted by (dr, dc), moved to
+    the best response of its scale within two pixels (residual misregistration)."""
     r = int(round(c.row + dr))
     col = int(round(c.col + dc))
-    # the local best within a pixel or two absorbs residual misregistration
     nr, nc = va.image.shape
     r0, r1 = max(0, r - 2), min(nr, r + 3)
     c0, c1 = max(0, col - 2), min(nc, col + 3)
@@ -129,7 +128,13 @@ def _remeasure(va: ViewAnalysis, c: Candidate, dr: float, dc: float, p: DetectPa
     if zwin.size:
         i, j = np.unravel_index(int(np.argmax(zwin)), zwin.shape)
         r, col = r0 + int(i), c0 + int(j)
-    return measure(va, r, col, p, scale=c.scale)
+    return r, col, c.scale
+
+
+def _remeasure(va: ViewAnalysis, c: Candidate, dr: float, dc: float, p: DetectParams) -> Candidate:
+    from mibgkit.detect.focal import measure
+
+    return measure(va, *_remeasure_point(va, c, dr, dc)[:2], p, scale=c.scale)
 
 
 def fuse_views(
@@ -164,14 +169,19 @@ def fuse_views(
         used_a.add(i)
         used_p.add(j)
         out.append(FusedCandidate(ant_cands[i], post_cands[j], ant_cands[i], post_cands[j]))
-    for i, c in enumerate(ant_cands):
-        if i not in used_a:
-            other = _remeasure(post, c, dr, dc, params) if post is not None else None
-            out.append(FusedCandidate(c, None, c, other))
-    for j, c in enumerate(post_cands):
-        if j not in used_p:
-            other = _remeasure(ant, c, -dr, -dc, params) if ant is not None else None
-            out.append(FusedCandidate(None, c, other, c))
+    from mibgkit.detect.focal import measure_many
+
+    # the unmatched ones measured at the same body point on the other view, all at once
+    a_left = [c for i, c in enumerate(ant_cands) if i not in used_a]
+    p_left = [c for j, c in enumerate(post_cands) if j not in used_p]
+    a_other: list[Candidate | None] = [None] * len(a_left)
+    p_other: list[Candidate | None] = [None] * len(p_left)
+    if post is not None:
+        a_other = list(measure_many(post, [_remeasure_point(post, c, dr, dc) for c in a_left], params))
+    if ant is not None:
+        p_other = list(measure_many(ant, [_remeasure_point(ant, c, -dr, -dc) for c in p_left], params))
+    out.extend(FusedCandidate(c, None, c, o) for c, o in zip(a_left, a_other))
+    out.extend(FusedCandidate(None, c, o, c) for c, o in zip(p_left, p_other))
     return out
 
 

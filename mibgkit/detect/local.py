@@ -25,7 +25,7 @@ the ``loc_*`` features appended to :data:`~mibgkit.detect.params.FEATURES`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ import numpy as np
 if TYPE_CHECKING:
     from mibgkit.detect.focal import Candidate, ViewAnalysis
 
-__all__ = ["LOCAL_FEATURES", "local_measures", "fused_local_features"]
+__all__ = ["LOCAL_FEATURES", "local_measures", "local_measures_batch", "fused_local_features"]
 
 #: The ``loc_*`` features, in the order they are appended to ``FEATURES``.
 LOCAL_FEATURES: tuple[str, ...] = (
@@ -110,6 +110,102 @@ def local_measures(
     return out
 
 
+def local_measures_batch(
+    va: ViewAnalysis, rows: np.ndarray, cols: np.ndarray, scales: np.ndarray,
+    annulus_mm: tuple[float, float],
+) -> list[dict[str, float]]:
+    """:func:`local_measures` of many points at once (same values, to rounding).
+
+    The points are grouped by scale; each group's windows are gathered with one fancy
+    index, the two plane fits are weighted normal equations (ring pixels outside the
+    body, resp. clipped, weigh 0) solved by Cramer's rule for all points together.
+
+    Parameters
+    ----------
+    va : ViewAnalysis
+    rows, cols, scales : ndarray of int
+        The points (pixels of the view, inside the image) and their DoG scale indices.
+    annulus_mm : tuple of float
+        Inner and outer radius (mm) of the background ring, added to the blob radius
+        ``sqrt(2) * sigma`` of each point's scale (as in :func:`~mibgkit.detect.focal.measure`).
+
+    Returns
+    -------
+    list of dict
+        One :func:`local_measures` result per point, in order.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    scales = np.asarray(scales, dtype=np.int64)
+    n = rows.size
+    snr = np.zeros(n)
+    fit = np.zeros(n)
+    rnd = np.zeros(n)
+    kbest = va.z[:, rows, cols].argmax(axis=0).astype(np.float64) if n else np.zeros(0)
+    nr, nc = va.image.shape
+    flat_img = va.image.ravel()
+    flat_body = va.body.ravel()
+    for k in np.unique(scales).tolist():
+        sel = np.flatnonzero(scales == k)
+        r, c = rows[sel], cols[sel]
+        rnd[sel] = _roundness_batch(va, r, c, int(k))
+        s_mm = float(va.sigmas_mm[k])
+        r_blob = float(np.sqrt(2.0) * s_mm)
+        g = _geometry(s_mm, float(r_blob + annulus_mm[0]), float(r_blob + annulus_mm[1]),
+                      float(va.spacing[0]), float(va.spacing[1]))
+        inside = (r - g.hr >= 0) & (r + g.hr < nr) & (c - g.hc >= 0) & (c + g.hc < nc)
+        sel, r, c = sel[inside], r[inside], c[inside]
+        if sel.size == 0:
+            continue
+        w = 2 * g.hc + 1
+        # flat index of each window pixel: top-left corner + (i // w) rows + (i % w) cols
+        base = (r - g.hr) * nc + (c - g.hc)
+        ring_off = (g.ring // w) * nc + (g.ring % w)
+        inner_off = (g.inner // w) * nc + (g.inner % w)
+        ring_idx = base[:, None] + ring_off[None, :]
+        vals = flat_img[ring_idx].astype(np.float64)
+        ok = flat_body[ring_idx]
+        wt = ok.astype(np.float64)
+        enough = ok.sum(axis=1) >= _MIN_RING
+        a = g.ring_design
+        aa = g.ring_outer
+        coef, solved = _solve3_batch((wt @ aa).reshape(-1, 3, 3), (wt * vals) @ a)
+        good = enough & solved
+        fitted = coef @ a.T
+        keep = ok & (vals - fitted <= _RING_CLIP * np.sqrt(np.maximum(fitted, 1.0)))
+        wt2 = keep.astype(np.float64)
+        coef2, solved2 = _solve3_batch((wt2 @ aa).reshape(-1, 3, 3), (wt2 * vals) @ a)
+        use2 = (keep.sum(axis=1) >= _MIN_RING) & solved2
+        coef = np.where(use2[:, None], coef2, coef)
+        plane = coef @ g.inner_design.T
+        x = flat_img[base[:, None] + inner_off[None, :]].astype(np.float64) - plane
+        num = x @ g.t
+        noise = np.sqrt(np.maximum(np.maximum(plane, 1.0) @ g.t2, 1e-9))
+        xc = x - x.mean(axis=1, keepdims=True)
+        den = g.tc_norm * np.sqrt(np.einsum("nk,nk->n", xc, xc))
+        f = np.divide(xc @ g.tc, den, out=np.zeros(den.shape), where=den > 0)
+        snr[sel] = np.where(good, num / noise, 0.0)
+        fit[sel] = np.where(good, f, 0.0)
+    return [{"snr": float(snr[i]), "fit": float(fit[i]), "round": float(rnd[i]), "kbest": float(kbest[i])}
+            for i in range(n)]
+
+
+def _solve3_batch(m: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_solve3` of a stack of systems: solutions (n, 3) and which were solvable."""
+    a0, a1, a2 = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    b0, b1, b2 = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    c0, c1, c2 = m[:, 2, 0], m[:, 2, 1], m[:, 2, 2]
+    k0, k1, k2 = b[:, 0], b[:, 1], b[:, 2]
+    det = a0 * (b1 * c2 - b2 * c1) - a1 * (b0 * c2 - b2 * c0) + a2 * (b0 * c1 - b1 * c0)
+    ok = np.abs(det) >= 1e-9
+    d = np.where(ok, det, 1.0)
+    x0 = k0 * (b1 * c2 - b2 * c1) - a1 * (k1 * c2 - b2 * k2) + a2 * (k1 * c1 - b1 * k2)
+    x1 = a0 * (k1 * c2 - b2 * k2) - k0 * (b0 * c2 - b2 * c0) + a2 * (b0 * k2 - k1 * c0)
+    x2 = a0 * (b1 * k2 - k1 * c1) - a1 * (b0 * k2 - k1 * c0) + k0 * (b0 * c1 - b1 * c0)
+    x = np.stack([x0 / d, x1 / d, x2 / d], axis=1)
+    return np.where(ok[:, None], x, 0.0), ok
+
+
 def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     """Solution of the 3 x 3 system ``m x = b`` (Cramer's rule; None when |det| < 1e-9)."""
     (a0, a1, a2), (b0, b1, b2), (c0, c1, c2) = m.tolist()
@@ -135,7 +231,8 @@ _SUPPORT = 2.0
 @dataclass(frozen=True)
 class _Geometry:
     """Cached pixel geometry of one scale: window half sizes, ring and inner disc (flat
-    indices into the window and their (1, row, col) designs), the template."""
+    indices into the window and their (1, row, col) designs), the template, and the ring
+    design's outer products (one row of 9 per ring pixel, for the batched normal equations)."""
 
     hr: int
     hc: int
@@ -147,6 +244,7 @@ class _Geometry:
     t2: np.ndarray
     tc: np.ndarray
     tc_norm: float
+    ring_outer: np.ndarray = field(default_factory=lambda: np.zeros((0, 9)))
 
 
 @lru_cache(maxsize=64)
@@ -160,7 +258,9 @@ def _geometry(s_mm: float, r_in: float, r_out: float, sr: float, sc: float) -> _
     inner = np.flatnonzero(d <= _SUPPORT * s_mm)
     t = np.exp(-0.5 * (d[inner] / s_mm) ** 2)
     tc = t - t.mean()
-    return _Geometry(hr, hc, ring, design[ring], inner, design[inner], t, t * t, tc, float(np.sqrt(tc @ tc)))
+    rd = design[ring]
+    return _Geometry(hr, hc, ring, rd, inner, design[inner], t, t * t, tc, float(np.sqrt(tc @ tc)),
+                     (rd[:, :, None] * rd[:, None, :]).reshape(-1, 9))
 
 
 def _roundness(va: ViewAnalysis, row: int, col: int, scale: int) -> float:
@@ -182,6 +282,34 @@ def _roundness(va: ViewAnalysis, row: int, col: int, scale: int) -> float:
     if big >= 0:  # not a maximum along its main axis
         return -1.0
     return float(np.clip(small / big, -1.0, 1.0))
+
+
+def _roundness_batch(va: ViewAnalysis, rows: np.ndarray, cols: np.ndarray, scale: int) -> np.ndarray:
+    """:func:`_roundness` of many points of one scale."""
+    sm = va.smooth[scale]
+    nr, nc = sm.shape
+    h = max(1, int(round(va.sigmas_mm[scale] / max(va.spacing))))
+    out = np.zeros(rows.size)
+    inside = (rows - h >= 0) & (rows + h < nr) & (cols - h >= 0) & (cols + h < nc)
+    r, c = rows[inside], cols[inside]
+    if r.size == 0:
+        return out
+
+    def at(dr: int, dc: int) -> np.ndarray:
+        return sm[r + dr, c + dc].astype(np.float64)
+
+    ctr = at(0, 0)
+    dyy = at(h, 0) + at(-h, 0) - 2.0 * ctr
+    dxx = at(0, h) + at(0, -h) - 2.0 * ctr
+    dxy = 0.25 * (at(h, h) + at(-h, -h) - at(h, -h) - at(-h, h))
+    tr, det = dxx + dyy, dxx * dyy - dxy * dxy
+    disc = np.sqrt(np.maximum(0.25 * tr * tr - det, 0.0))
+    l1, l2 = 0.5 * tr - disc, 0.5 * tr + disc
+    first = np.abs(l1) >= np.abs(l2)
+    big, small = np.where(first, l1, l2), np.where(first, l2, l1)
+    ratio = np.clip(small / np.where(big < 0, big, -1.0), -1.0, 1.0)
+    out[inside] = np.where(big >= 0, -1.0, ratio)
+    return out
 
 
 def fused_local_features(best: Candidate, other: Candidate | None, ant: Candidate | None,
