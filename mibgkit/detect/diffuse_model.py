@@ -639,6 +639,8 @@ def diffuse_hotspots(
             id=f"h{n0 + len(out) + 1}", segment=key, pattern="diffuse", confidence=float(1.0 - c.probabilities[0]),
             locations=locs, area_mm2=c.fraction * area, category="bone", diffuse_fraction=c.fraction,
             extra={"method": "ordinal model", "band_probabilities": [round(float(x), 4) for x in c.probabilities],
+                   "decision": ("most probable band" if c.band == int(np.argmax(c.probabilities))
+                                else f"study above the <= 3 threshold, p(no diffuse) < {params.diffuse_extended_p0}"),
                    "features": {k: round(v, 4) for k, v in c.features.items()}},
         ))
     return out

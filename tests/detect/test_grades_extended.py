@@ -74,6 +74,9 @@ def test_extended_decision_on_phantoms(diffuse_sim: Any, limited_sim: Any, maps_
         det = detect_study(sim.study, maps_of(sim))
         views = {name: va for name, (_, _, va) in det.views.items()}
         focal = [h for h in det.hotspots if h.pattern == "focal"]
+        for h in det.hotspots:
+            if h.pattern == "diffuse":  # the reader sees which rule made the call
+                assert h.extra["decision"].startswith(("most probable band", "study above"))
         n_foci, conf = focal_counts(focal), candidate_confidence(det.candidates)
         grades = {}
         for p0 in (0.0, DEFAULT_PARAMS.diffuse_extended_p0):
