@@ -309,8 +309,10 @@ def tune(seeds: list[int], params: DetectParams) -> DetectParams:
 #: The references round added ``uconf`` (confidence of the unproposed candidates) and the
 #: context products of the bone-restricted (``fb2_limb``) and contralateral (``fc2``) extent
 #: (5-fold CV on 0-199: kappa 0.857 -> 0.879, ICC 0.954 -> 0.964, MAE 3.03 -> 2.67).
+#: Session 5 (grades) appended ``end_hi_limb`` (uptake at a limb's brighter end; 5-fold CV on
+#: 0-199 with the mapper: kappa 0.890 -> 0.898, ICC 0.967 -> 0.971, MAE 2.42 -> 2.23).
 DIFFUSE_FEATURES: tuple[str, ...] = ("fls", "fs3", "foci", "sconf", "trunk", "skull", "ctx_fls", "ctx_fs3",
-                                     "uconf", "ctx_fb2_limb", "ctx_fc2")
+                                     "uconf", "ctx_fb2_limb", "ctx_fc2", "end_hi_limb")
 _DIFFUSE_FREE = frozenset({"trunk", "skull"})
 
 

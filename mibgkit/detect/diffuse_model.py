@@ -31,6 +31,13 @@ gracefully when the mask is off:
     limbs only: fraction above 2x the median of the *contralateral* segment (same
     level, other side). Bilateral symmetric involvement gives no contrast here; the
     other measures and the study context must carry it.
+``end_hi``
+    limbs only: log of the 75th percentile of the ratio to the soft-tissue level over
+    the brighter *end* of the segment (the first or last ``END_SHARE`` of its length
+    along the principal axis of the mapped pixels; 0 elsewhere). Diffuse marrow disease
+    of a long bone starts at a metaphysis and spreads along the shaft, and the
+    percentile over a band across the bone does not swing when the mapper's border moves
+    by a few pixels sideways.
 
 Each is averaged over the views where the segment is mapped (ANT and POST must agree
 for a high value). With the number of focal spots found in the segment (capped at 4),
@@ -52,7 +59,14 @@ The model also takes ``uconf``, the summed confidence of the segment's candidate
 below the focal operating point (lumps of extended uptake that no single focus
 explains), and the context products ``ctx_fb2_limb``, ``ctx_fc2``.
 
-The most probable band above 0 becomes a diffuse :class:`~mibgkit.detect.model.Hotspot`
+Each segment takes its most probable band, except in a study whose total with those
+bands is already above the SIOPEN ``<= 3`` threshold: there a segment whose probability
+of no diffuse involvement is below ``DetectParams.diffuse_extended_p0`` takes its most
+probable band among grade 4-6 (:func:`decide_bands`; the most probable band
+under-grades extensive disease, and raising grades there cannot move the ``<= 3``
+call).
+
+The chosen band above 0 becomes a diffuse :class:`~mibgkit.detect.model.Hotspot`
 whose ``diffuse_fraction`` lies in that band's SIOPEN range, so the grade comes from
 :func:`mibgkit.scoring.rules.siopen_grade` and the reader can reject the call.
 """
@@ -90,10 +104,12 @@ __all__ = [
     "diffuse_calls",
     "diffuse_hotspots",
     "uptake_centroid",
+    "decide_bands",
+    "END_SHARE",
 ]
 
 #: Per-view features of one segment, in the order :func:`view_features` computes them.
-VIEW_FEATURES: tuple[str, ...] = ("fls", "fs2", "fs3", "ls75", "log_r_soft", "fb2", "fc2")
+VIEW_FEATURES: tuple[str, ...] = ("fls", "fs2", "fs3", "ls75", "log_r_soft", "fb2", "fc2", "end_hi")
 _TRUNK = frozenset({"thoracic_cage", "spine", "pelvis"})
 #: Limb segment -> the same level on the other side (the reference of ``fc2``).
 CONTRALATERAL: dict[str, str] = {
@@ -102,6 +118,10 @@ CONTRALATERAL: dict[str, str] = {
     for part in ("upper_limb_proximal", "upper_limb_distal", "lower_limb_proximal", "lower_limb_distal")
 }
 _MIN_PIXELS = 10
+#: Limb segments (``end_hi`` is computed for these only).
+_LIMBS = frozenset(CONTRALATERAL)
+#: Share of a limb segment's length (along its principal axis) that makes one end.
+END_SHARE = 0.1
 
 
 def _dilate_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
@@ -186,6 +206,28 @@ def _bone_background(va: ViewAnalysis, sm: np.ndarray, good: np.ndarray, i: int,
     return float(np.percentile(vals, params.diffuse_bone_q))
 
 
+def _end_ratio(g: np.ndarray, ratio: np.ndarray, spacing: tuple[float, float]) -> float:
+    """``end_hi`` of one segment: log 75th percentile of ``ratio`` (the values of the
+    pixels of mask ``g``, in its row-major order) over the brighter end of the segment
+    along the principal axis of ``g`` (pixels projecting within the first or last
+    :data:`END_SHARE` of the 2nd-98th percentile range of the projections)."""
+    rr, cc = np.nonzero(g)
+    if rr.size < 3:
+        return float(np.log(0.05))
+    y, x = rr * spacing[0], cc * spacing[1]
+    y, x = y - y.mean(), x - x.mean()
+    cov = np.array([[np.mean(y * y), np.mean(y * x)], [np.mean(y * x), np.mean(x * x)]])
+    d = np.linalg.eigh(cov)[1][:, -1]
+    proj = y * d[0] + x * d[1]
+    lo, hi = np.percentile(proj, (2.0, 98.0))
+    span = max(float(hi - lo), 1e-6)
+    best = 0.05
+    for m in (proj < lo + END_SHARE * span, proj >= hi - END_SHARE * span):
+        if int(m.sum()) >= 3:
+            best = max(best, float(np.percentile(ratio[m], 75)))
+    return float(np.log(best))
+
+
 def view_features(va: ViewAnalysis, params: DetectParams) -> dict[str, np.ndarray]:
     """Per-segment evidence of diffuse uptake on one view.
 
@@ -233,6 +275,7 @@ def view_features(va: ViewAnalysis, params: DetectParams) -> dict[str, np.ndarra
             bg = float(np.percentile(v, params.diffuse_bone_q))
         bg = max(bg, 0.5)
         fb = float(np.mean(v > max(k * bg, bg + 3.0 * noise_per * np.sqrt(bg))))
+        end_hi = _end_ratio(g, ratio, (sr, sc)) if key in _LIMBS else 0.0
         out[key] = np.array([
             float(np.mean(lsg > params.diffuse_local_z)),
             float(np.mean(ratio > 2.0)),
@@ -241,6 +284,7 @@ def view_features(va: ViewAnalysis, params: DetectParams) -> dict[str, np.ndarra
             float(np.log(max(float(np.median(ratio)), 0.05))),
             fb,
             0.0,
+            end_hi,
         ])
     fc = VIEW_FEATURES.index("fc2")
     for key, v in seg_vals.items():
@@ -296,7 +340,9 @@ def segment_features(
         ``fb2_trunk`` (the feature on limb, resp. trunk, segments and 0 elsewhere: on the
         trunk organs overlap the bone and confound the soft-tissue ratio, on the limbs
         they do not, so each group gets its own weight), and their context products
-        ``ctx_fb2_limb`` = ``study_fls * fb2_limb``, ``ctx_fc2`` = ``study_fls * fc2``.
+        ``ctx_fb2_limb`` = ``study_fls * fb2_limb``, ``ctx_fc2`` = ``study_fls * fc2``,
+        and ``end_hi_limb`` = max(``end_hi``, 0) on limb segments (0 elsewhere: uptake at
+        a limb's end above the soft-tissue level).
     """
     fls_max = {k: max((float(v[k][0]) for v in per_view if k in v), default=0.0) for k in SIOPEN_KEYS}
     total = sum(fls_max.values())
@@ -336,6 +382,7 @@ def segment_features(
         f["fb2_trunk"] = f["trunk"] * f["fb2"]
         f["ctx_fb2_limb"] = f["study_fls"] * f["fb2_limb"]
         f["ctx_fc2"] = f["study_fls"] * f["fc2"]
+        f["end_hi_limb"] = limb * max(f["end_hi"], 0.0)
         out[key] = f
     return out
 
@@ -458,6 +505,45 @@ def candidate_confidence(candidates: Sequence[FusedCandidate]) -> dict[str, list
     return conf
 
 
+def decide_bands(probabilities: np.ndarray, n_foci: Sequence[int], extended_p0: float = 0.0,
+                 threshold: int | None = None) -> list[int]:
+    """Diffuse band of each segment of one study from the model's band probabilities.
+
+    First every segment takes its most probable band. If the study's SIOPEN total with
+    these bands (band b > 0 -> grade 3 + b, else the focal grade of ``n_foci``) is above
+    ``threshold``, every segment whose probability of no diffuse involvement is below
+    ``extended_p0`` takes its most probable band among 1-3 instead: the most probable
+    band under-grades extensive disease, and in a study already above the threshold
+    raising grades cannot move the ``<= 3`` call. Grades never go down.
+
+    Parameters
+    ----------
+    probabilities : ndarray, shape (n, 4)
+        :meth:`DiffuseModel.probabilities` of the study's mapped segments.
+    n_foci : sequence of int
+        Focal bone spots proposed in each of those segments.
+    extended_p0 : float
+        ``DetectParams.diffuse_extended_p0`` (0 = most probable band everywhere).
+    threshold : int, optional
+        Defaults to ``mibgkit.scoring.rules.RULES.siopen_good_threshold`` (3).
+
+    Returns
+    -------
+    list of int
+        Band 0-3 per segment.
+    """
+    from mibgkit.scoring.rules import RULES, siopen_grade
+
+    pr = np.asarray(probabilities, dtype=float).reshape(-1, 4)
+    thr = RULES.siopen_good_threshold if threshold is None else threshold
+    bands = [int(np.argmax(p)) for p in pr]
+    focal = [siopen_grade(int(n)) for n in n_foci]
+    total = sum(3 + b if b > 0 else g for b, g in zip(bands, focal))
+    if extended_p0 <= 0 or total <= thr:
+        return bands
+    return [1 + int(np.argmax(p[1:])) if b == 0 and p[0] < extended_p0 else b for p, b in zip(pr, bands)]
+
+
 def diffuse_calls(
     views: Mapping[str, ViewAnalysis],
     n_foci: Mapping[str, int],
@@ -492,10 +578,10 @@ def diffuse_calls(
     if not keys:
         return {}
     pr = m.probabilities(m.matrix(feats, keys))
+    bands = decide_bands(pr, [n_foci.get(k, 0) for k in keys], params.diffuse_extended_p0)
     a, b = m.fraction_coef
     out: dict[str, DiffuseCall] = {}
-    for k, p in zip(keys, pr):
-        band = int(np.argmax(p))
+    for k, p, band in zip(keys, pr, bands):
         frac = 0.0
         if band > 0:
             lo, hi = _BAND_RANGE[band]
@@ -566,6 +652,8 @@ def diffuse_hotspots(
             id=f"h{n0 + len(out) + 1}", segment=key, pattern="diffuse", confidence=float(1.0 - c.probabilities[0]),
             locations=locs, area_mm2=c.fraction * area, category="bone", diffuse_fraction=c.fraction,
             extra={"method": "ordinal model", "band_probabilities": [round(float(x), 4) for x in c.probabilities],
+                   "decision": ("most probable band" if c.band == int(np.argmax(c.probabilities))
+                                else f"study above the <= 3 threshold, p(no diffuse) < {params.diffuse_extended_p0}"),
                    "features": {k: round(v, 4) for k, v in c.features.items()}},
         ))
     return out
