@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from mibgkit.anatomy.model import SegmentMap, StudySegmentMaps
+from mibgkit.detect.bonering import BONE_FEATURES, bone_features
 from mibgkit.detect.context import CONTEXT_FEATURES, context_features
 from mibgkit.detect.diffuse import SegmentInvolvement, segment_involvement
 from mibgkit.detect.diffuse_model import candidate_confidence, diffuse_hotspots
@@ -181,6 +182,8 @@ def detect_study(study: Study, maps: MapsLike, params: DetectParams | None = Non
     i_ctx = FEATURES.index(CONTEXT_FEATURES[0])
     feats[:, i_ctx:i_ctx + len(CONTEXT_FEATURES)] = context_features(fused, {k: v[2] for k, v in views.items()},
                                                                      frames, p)
+    i_bn = FEATURES.index(BONE_FEATURES[0])
+    feats[:, i_bn:i_bn + len(BONE_FEATURES)] = bone_features(fused, {k: v[2] for k, v in views.items()}, p)
     conf = confidence(feats, p) if len(fused) else np.zeros(0)
     for f, c in zip(fused, conf):
         f.confidence = float(c)

@@ -42,6 +42,8 @@ FEATURES: tuple[str, ...] = (
 ) + LOCAL_FEATURES + (  # own-scale evidence (planar background, blob fit, shape, depth): mibgkit.detect.local
     # context features (mibgkit.detect.context): mirror partner, brighter shoulder, stronger neighbour
     "ctx_mirror", "ctx_shoulder", "ctx_near_stronger", "ctx_spine_ap",
+) + (  # bone-restricted contrast, depth against the bone, coarse shape (mibgkit.detect.bonering)
+    "bn_bone_snr", "bn_bone_soft", "bn_bone_frac", "bn_depth_diff", "bn_coarse_round",
 )
 
 
@@ -193,6 +195,13 @@ class DetectParams:
         around the candidate relative to its own).
     ctx_near_cap_mm : float
         Cap of ``ctx_near_stronger`` (distance to the nearest stronger candidate).
+    bone_ring_gap_mm : float
+        The ring of the ``bn_`` features (:mod:`mibgkit.detect.bonering`) starts this far
+        beyond two own-scale sigmas of the candidate.
+    bone_ring_width_mm : float
+        Width of that ring.
+    bone_ring_min_px : int
+        Fewest ring pixels of the candidate's segment (or of soft tissue) for a level.
     spect_z_min : float
         Threshold of SPECT hot spots (DoG significance).
     spect_sigmas_mm : tuple of float
@@ -222,11 +231,12 @@ class DetectParams:
     bone_in_body: bool = True
     confidence_model: str = "boosted"
     coef: tuple[float, ...] = (
-        -0.4053, -0.4542, 0.3159, -1.1761, 4.1944, 1.893, -0.0467, 0.0718, -0.7463, 0.0479, -1.9956, -1.7997,
-        -1.1878, -1.7479, 1.3776, 1.0936, -1.0459, -0.1854, 2.8012, 0.5815, 0.3369, 0.0845, -0.3567,
-        -0.3318, 0.0276, 2.1718, 0.682, 1.5063, 0.3084, -0.7302, 1.0401, -0.0041, 0.5964,
+        -0.6923, -0.2767, 0.4133, -1.4375, 4.4448, 2.1311, -0.2623, 0.1039, -0.856, 0.2196, -2.404, -1.5203,
+        -1.5273, -1.2736, 0.4281, 1.8232, -0.8375, -0.2094, 2.3691, 0.6166, 0.2721, -0.0399, -0.2759, -0.2366,
+        0.0268, 1.9394, 0.4633, 1.9353, 0.2731, -0.6086, 1.033, -0.0076, 0.5574, 0.0587, -0.1029, -1.187,
+        -0.1281, -0.1264,
     )
-    intercept: float = -10.7411
+    intercept: float = -7.9675
     min_confidence: float = 0.5
     diffuse_sigma_mm: float = 4.0
     diffuse_bg_sigma_mm: float = 12.0
@@ -250,6 +260,9 @@ class DetectParams:
     ctx_pair_mid_mm: float = 15.0
     ctx_shoulder_mm: float = 25.0
     ctx_near_cap_mm: float = 60.0
+    bone_ring_gap_mm: float = 3.0
+    bone_ring_width_mm: float = 15.0
+    bone_ring_min_px: int = 8
     spect_z_min: float = 5.0
     spect_sigmas_mm: tuple[float, ...] = (5.0, 8.0, 12.0)
 

@@ -43,11 +43,12 @@ def _on_organ(sim: Any, cand: Any, word: str) -> bool:
 
 
 def test_context_columns_are_appended_and_finite(lacrimal_detection: Any) -> None:
-    assert FEATURES[-len(CONTEXT_FEATURES):] == CONTEXT_FEATURES
+    i0 = FEATURES.index(CONTEXT_FEATURES[0])  # contiguous: the detector fills the block by index
+    assert FEATURES[i0:i0 + len(CONTEXT_FEATURES)] == CONTEXT_FEATURES
     assert all(n.startswith("ctx_") for n in CONTEXT_FEATURES)
     x = lacrimal_detection.features
     assert x.shape == (len(lacrimal_detection.candidates), len(FEATURES))
-    ctx = x[:, -len(CONTEXT_FEATURES):]
+    ctx = x[:, i0:i0 + len(CONTEXT_FEATURES)]
     assert np.isfinite(ctx).all()
     mirror = ctx[:, 0]
     assert ((mirror == NO_MIRROR) | ((mirror >= 0.0) & (mirror <= 1.5))).all()
