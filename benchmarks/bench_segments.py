@@ -830,11 +830,11 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
         "- The vertex is dragged 10-16 px up in some adolescents with raised arms (scatter between the hands and "
         "the head lifts the outline): 2 of 12 raised-arm atlas cases; their trunk maps sit ~10 px high.",
         "- The infant head fix (a head-wide block above a short gap in the central run is the head) was found by looking at benchmark failures (seeds 1002 and 1020, vertex put at the chin); its two constants were set a priori, not fitted. It changes nothing on the atlas seeds 0-49 nor on 36 fresh infant phantoms (seeds 60-95, 1-2.5 y, hands on the abdomen), none of which failed. Of the lesion-centre gain, about +1.9 points (ANT or POST, 8 mm) and the forearm/hand Dice gain come from these two studies; the trunk Dice gains do not (same medians without the fix: cage 0.818, spine 0.786, pelvis 0.928).",
-        "- Forearms and hands (median 0.70, after the session-4 arm round below) stay below the 0.75 goal. With "
+        "- Forearms and hands (median 0.72, after the session-5 forearm round below) stay below the 0.75 goal. With "
         "the phantom's true joints the same capsules reach 0.80 (humerus polygons 0.92-0.95) on seeds 0-49, so "
-        "joint placement still costs ~0.1 (most of it the elbow): wrists and fingertips are placed 0.5-0.75 % of "
+        "joint placement still costs ~0.05 (session 5: true joints give 0.77 on seeds 0-199, the capsule shape is now the limit): wrists and fingertips are placed 0.4-0.6 % of "
         "stature off (table above), and the capsules are a few "
-        "pixels wide. The on-the-abdomen forearm is placed from proportions once the pose is detected (the faint "
+        "pixels wide. The on-the-abdomen forearm is placed by a linear model of the elbow offset and hip half-width (session 5) once the pose is detected (the faint "
         "band over the trunk is not traced); lesion centres near the wrist of such forearms are still assigned "
         "to the pelvis or thoracic cage. Capsule widths: with the session-4 joints 1.15 x the atlas radii "
         "(`planar._DISTAL_ARM_WIDTH`); a palm + finger-fan template was not tried (the fingers are 1-2 px wide: a "
