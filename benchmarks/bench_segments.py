@@ -328,6 +328,7 @@ def load_case(seed: int, cache: Path) -> dict[str, Any]:
         out[f"groups_{v}"] = _place(lut[a.first_hit(v)], g.row0, shifts[v])
     les = [(lz.segment, lz.positions.get("ANT"), lz.positions.get("POST")) for lz in sim.truth.lesions]
     meta = {**p, "seed": seed, "spacing": list(sim.study.view("ANT").pixel_spacing_mm),
+            "kinds": [lz.kind for lz in sim.truth.lesions],
             "lesions": [[s, list(map(float, pa)) if pa is not None else None, list(map(float, pp)) if pp is not None else None]
                         for s, pa, pp in les]}
     cache.mkdir(parents=True, exist_ok=True)
@@ -595,8 +596,12 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
     # truth map shows it at the centre): [lesions with such a view, right on every such
     # view, right on at least one], exact and within TOL_MM
     top = {"exact": [0, 0, 0], "tol": [0, 0, 0]}
+    # ANT or POST within TOL_MM by lesion kind (cases cached with their lesion kinds only):
+    # kind -> [mapper hits, lesions, truth-map hits]
+    by_kind: dict[str, list[int]] = {}
     for seed in seeds:
         c = load_case(seed, cache)
+        kinds = c["meta"].get("kinds")
         ant, post = _planar_views(c)
         study = Study(StudyInfo(f"phantom-{seed}", patient_age_years=c["meta"]["age"]), views=[ant, post])
         t0 = time.process_time()
@@ -623,7 +628,7 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
                     dices[k].append(d)
                     by_arms.setdefault(arms, {}).setdefault(k, []).append(d)
         truth_maps = [SegmentMap(c[f"truth_{v}"], v, tuple(c["meta"]["spacing"])) for v in ("ANT", "POST")]
-        for seg, pa, pp in c["meta"]["lesions"]:
+        for li, (seg, pa, pp) in enumerate(c["meta"]["lesions"]):
             got, could, tgot, tcould = [], [], [], []
             for vi, pos in enumerate((pa, pp)):
                 if pos is None:
@@ -652,7 +657,12 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
                 any_ceiling += int(any(could))
                 tol_any_hits += int(any(tgot))
                 tol_any_ceiling += int(any(tcould))
-    return {"dice": dices, "by_arms": by_arms, "lesions": (hits, total, ceiling),
+                if kinds:
+                    kc = by_kind.setdefault(kinds[li], [0, 0, 0])
+                    kc[0] += int(any(tgot))
+                    kc[1] += 1
+                    kc[2] += int(any(tcould))
+    return {"lesions_by_kind": by_kind, "dice": dices, "by_arms": by_arms, "lesions": (hits, total, ceiling),
             "lesions_any": (any_hits, any_total, any_ceiling),
             "lesions_tol": (tol_hits, total, tol_ceiling), "lesions_tol_any": (tol_any_hits, any_total, tol_any_ceiling),
             "times": times, "fails": fails, "joint_err": joint_err, "lesions_top": top,
@@ -702,6 +712,8 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
               "|---|---|---|---|---|",
               f"| per view ({total} lesion-views) | {pct(hits, total)} | {pct(th, total)} | {pct(ceil, total)} | {pct(tc, total)} |",
               f"| in ANT or POST ({at} lesions) | {pct(ah, at)} | {pct(tah, at)} | {pct(ac, at)} | {pct(tac, at)} |",
+              *[f"| in ANT or POST, {kind} lesions only ({n} of the cases cached with lesion kinds) | | {pct(h, n)} | | {pct(ch, n)} |"
+                for kind, (h, n, ch) in sorted(res.get("lesions_by_kind", {}).items())],
               "", "The ceiling is below 100 % because a lesion centre can be hidden behind another bone in a view "
               "(the truth map shows the bone nearer the camera) or sit outside its bone's projected footprint.", ""]
     lines += ["Median Dice by arm position:", "", "| arms | " + " | ".join(SIOPEN_KEYS) + " |",
@@ -866,6 +878,8 @@ def summary(res: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     for key in ("lesions", "lesions_any", "lesions_tol", "lesions_tol_any"):
         h, t, c = res[key]
         out[key] = [100.0 * h / max(t, 1), 100.0 * c / max(t, 1), t]
+    for kind, (h, n, ch) in res.get("lesions_by_kind", {}).items():
+        out[f"lesions_tol_any_{kind}"] = [100.0 * h / max(n, 1), 100.0 * ch / max(n, 1), n]
     for key, (n, every, one) in res.get("lesions_top", {}).items():
         out[f"lesions_top_{key}"] = [100.0 * every / max(n, 1), 100.0 * one / max(n, 1), n]
     t = np.asarray(res["times"], dtype=float)
