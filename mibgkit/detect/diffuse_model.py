@@ -84,7 +84,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from mibgkit.detect.diffuse import _organ_cover
-from mibgkit.detect.focal import ViewAnalysis, _interp_index
+from mibgkit.detect.focal import ViewAnalysis, _dilate_cross, _interp_index
 from mibgkit.detect.model import Hotspot, Location
 from mibgkit.detect.params import DetectParams
 from mibgkit.io.model import PlanarView
@@ -122,19 +122,6 @@ _MIN_PIXELS = 10
 _LIMBS = frozenset(CONTRALATERAL)
 #: Share of a limb segment's length (along its principal axis) that makes one end.
 END_SHARE = 0.1
-
-
-def _dilate_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
-    """``ndi.binary_dilation(mask, iterations=iterations)`` (4-connected cross, nothing
-    beyond the border) by shifted ORs: the same mask, without the per-call set-up."""
-    out = np.asarray(mask, dtype=bool).copy()
-    for _ in range(iterations):
-        prev = out.copy()
-        out[1:] |= prev[:-1]
-        out[:-1] |= prev[1:]
-        out[:, 1:] |= prev[:, :-1]
-        out[:, :-1] |= prev[:, 1:]
-    return out
 
 
 def soft_tissue_level(va: ViewAnalysis, params: DetectParams) -> np.ndarray:

@@ -205,9 +205,9 @@ def _body_mask(smooth: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _close_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
-    """``ndi.binary_closing(mask, iterations=iterations, border_value=0)`` with the
-    4-connected cross, by shifted ORs and ANDs (the same mask, several times faster)."""
+def _dilate_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
+    """``ndi.binary_dilation(mask, iterations=iterations)`` (4-connected cross, nothing
+    beyond the border) by shifted ORs: the same mask, without the per-call set-up."""
     out = np.asarray(mask, dtype=bool).copy()
     for _ in range(iterations):
         prev = out.copy()
@@ -215,6 +215,13 @@ def _close_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
         out[:-1] |= prev[1:]
         out[:, 1:] |= prev[:, :-1]
         out[:, :-1] |= prev[:, 1:]
+    return out
+
+
+def _close_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
+    """``ndi.binary_closing(mask, iterations=iterations, border_value=0)`` with the
+    4-connected cross, by shifted ORs and ANDs (the same mask, several times faster)."""
+    out = _dilate_cross(mask, iterations)
     for _ in range(iterations):
         prev = out.copy()
         out[1:] &= prev[:-1]

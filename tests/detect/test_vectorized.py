@@ -17,11 +17,11 @@ from scipy import ndimage as ndi
 
 from mibgkit.detect.context import context_features, context_features_reference
 from mibgkit.detect.detector import detect_study
-from mibgkit.detect.diffuse_model import _dilate_cross
 from mibgkit.detect.focal import (
     Candidate,
     ViewAnalysis,
     _close_cross,
+    _dilate_cross,
     analyse_view,
     find_candidates,
     measure,
