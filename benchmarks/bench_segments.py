@@ -172,13 +172,12 @@ def build_levels(seeds: list[int], cache: Path) -> None:
     joints (:func:`truth_levels`) and averaged per age with a Gaussian age kernel.
     """
     from mibgkit.anatomy.levels import PROFILE_T, axis_profile, sample_profile
-    from mibgkit.anatomy.planar import fit_image, pair_shift, shift_array
+    from mibgkit.anatomy.planar import fit_image
 
     profs, ages, off = [], [], []
     for seed in seeds:
         c = load_case(seed, cache)
-        a, p = c["img_ANT"].astype(float), c["img_POST"].astype(float)
-        gm = np.sqrt(np.clip(a, 0, None) * np.clip(shift_array(p, pair_shift(a, p)), 0, None))
+        gm = _pair_geomean(c)
         try:
             fit = fit_image(gm, tuple(c["meta"]["spacing"]), c["meta"]["age"], refine=False)
         except Exception as exc:
@@ -238,7 +237,7 @@ def build_level_calibration(seeds: list[int], cache: Path) -> None:
     """
     import mibgkit.anatomy.levels as lv
     from mibgkit.anatomy.atlas import atlas_data
-    from mibgkit.anatomy.planar import fit_image, pair_shift, shift_array
+    from mibgkit.anatomy.planar import fit_image
 
     atlas_data.cache_clear()
     X, Y = [], []
@@ -246,8 +245,7 @@ def build_level_calibration(seeds: list[int], cache: Path) -> None:
     try:
         for seed in seeds:
             c = load_case(seed, cache)
-            a, p = c["img_ANT"].astype(float), c["img_POST"].astype(float)
-            gm = np.sqrt(np.clip(a, 0, None) * np.clip(shift_array(p, pair_shift(a, p)), 0, None))
+            gm = _pair_geomean(c)
             try:
                 f0 = fit_image(gm, tuple(c["meta"]["spacing"]), c["meta"]["age"], refine=False)
                 fit = fit_image(gm, tuple(c["meta"]["spacing"]), c["meta"]["age"])
@@ -294,6 +292,14 @@ def _ranges(seeds: list[int]) -> str:
         else:
             out.append(str(s))
     return ", ".join(out)
+
+
+def _pair_geomean(c: dict[str, Any]) -> np.ndarray:
+    """Geometric mean of a cached case's ANT and POST images (POST shifted onto ANT), as the mapper fits it."""
+    from mibgkit.anatomy.planar import pair_shift, shift_array
+
+    a, p = c["img_ANT"].astype(float), c["img_POST"].astype(float)
+    return np.sqrt(np.clip(a, 0, None) * np.clip(shift_array(p, pair_shift(a, p)), 0, None))
 
 
 def load_case(seed: int, cache: Path) -> dict[str, Any]:
@@ -365,7 +371,7 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
     """
     from scipy import ndimage as ndi
 
-    from mibgkit.anatomy.planar import fit_image, pair_shift, shift_array
+    from mibgkit.anatomy.planar import fit_image
     from mibgkit.anatomy.warp import BodyFrame, limb_frame_to_image
     from mibgkit.segments import bone_to_siopen
 
@@ -383,9 +389,7 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
     n_ok = 0
     for seed in seeds:
         c = load_case(seed, cache)
-        a, p = c["img_ANT"].astype(float), c["img_POST"].astype(float)
-        sh = pair_shift(a, p)
-        gm = np.sqrt(np.clip(a, 0, None) * np.clip(shift_array(p, sh), 0, None))
+        gm = _pair_geomean(c)
         try:
             fit = fit_image(gm, tuple(c["meta"]["spacing"]), c["meta"]["age"])
         except Exception as exc:  # a failed fit is reported, not learned from
@@ -396,7 +400,7 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
             rc = frame.to_image(pts)
             r = np.round(rc[:, 0]).astype(int)
             col = np.round(rc[:, 1]).astype(int)
-            inside = (r >= 0) & (r < a.shape[0]) & (col >= 0) & (col < a.shape[1])
+            inside = (r >= 0) & (r < gm.shape[0]) & (col >= 0) & (col < gm.shape[1])
             for v in ("ANT", "POST"):
                 g = np.zeros(su.shape[0], np.int64)
                 g[inside] = c[f"groups_{v}"][r[inside], col[inside]]
@@ -415,7 +419,7 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
                         rc2 = limb_frame_to_image(pts, joints, k, fit.stature_px)
                         r2 = np.round(rc2[:, 0]).astype(int)
                         c2 = np.round(rc2[:, 1]).astype(int)
-                        ok = (r2 >= 0) & (r2 < a.shape[0]) & (c2 >= 0) & (c2 < a.shape[1])
+                        ok = (r2 >= 0) & (r2 < gm.shape[0]) & (c2 >= 0) & (c2 < gm.shape[1])
                         lab = np.zeros(tw.shape[0], np.int64)
                         tv = c[f"truth_{v}"][r2[ok], c2[ok]]
                         lab[ok] = np.where(tv == labs[0], 1, np.where(tv == labs[1], 2, np.where(tv > 0, 3, 0)))
