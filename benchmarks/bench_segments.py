@@ -5,6 +5,9 @@ Usage::
     python benchmarks/bench_segments.py                    # benchmark, seeds 1000.., writes docs/benchmarks/segments.md
     python benchmarks/bench_segments.py --n 120 --first-seed 1000
     python benchmarks/bench_segments.py --build-atlas      # learn atlas regions on seeds 0-49
+    python benchmarks/bench_segments.py --n 120 --first-seed 1000 --resimulate-stale
+        # re-simulate benchmark cases cached with an older truth (TRUTH_VERSION: lesion kinds,
+        # diffuse centres on the lesion), then benchmark
 
 The benchmark seeds (1000 and up) are disjoint from the seeds the atlas is built on
 (0-49; the trunk levels and body-frame regions also 100-199, ``TRUNK_ATLAS_SEEDS``;
@@ -302,14 +305,32 @@ def _pair_geomean(c: dict[str, Any]) -> np.ndarray:
     return np.sqrt(np.clip(a, 0, None) * np.clip(shift_array(p, pair_shift(a, p)), 0, None))
 
 
-def load_case(seed: int, cache: Path) -> dict[str, Any]:
-    """One phantom study with bone-level truth, from the cache or freshly simulated."""
+#: Version of the truth a cached case carries (``meta["truth_version"]``): 0 (absent) = older
+#: phantom code, no lesion kinds and diffuse centres at the centroid of the involved voxels;
+#: 2 = lesion kinds stored and a diffuse lesion's centre on the lesion
+#: (``mibgkit.phantom.lesions.diffuse_centre``, session 6). ``--resimulate-stale`` re-simulates the
+#: benchmark seeds' cases cached with an older version.
+TRUTH_VERSION = 2
+
+
+def load_case(seed: int, cache: Path, refresh_stale: bool = False) -> dict[str, Any]:
+    """One phantom study with bone-level truth, from the cache or freshly simulated.
+
+    Parameters
+    ----------
+    seed : int
+    cache : Path
+    refresh_stale : bool
+        Re-simulate (and overwrite) a cached case whose ``truth_version`` is below
+        :data:`TRUTH_VERSION`. Off for the atlas builders, so their inputs stay as cached.
+    """
     f = cache / (f"case_{seed}.npz" if COLLIMATOR == "ME" else f"case_{seed}_{COLLIMATOR}.npz")
     if f.exists():
         d = np.load(f, allow_pickle=False)
         out = {k: d[k] for k in d.files}
         out["meta"] = json.loads(str(d["meta"]))
-        return out
+        if not (refresh_stale and int(out["meta"].get("truth_version", 0)) < TRUTH_VERSION):
+            return out
     from mibgkit.phantom.patient import make_patient
     from mibgkit.phantom.simulation import _place, simulate
 
@@ -334,7 +355,7 @@ def load_case(seed: int, cache: Path) -> dict[str, Any]:
         out[f"groups_{v}"] = _place(lut[a.first_hit(v)], g.row0, shifts[v])
     les = [(lz.segment, lz.positions.get("ANT"), lz.positions.get("POST")) for lz in sim.truth.lesions]
     meta = {**p, "seed": seed, "spacing": list(sim.study.view("ANT").pixel_spacing_mm),
-            "kinds": [lz.kind for lz in sim.truth.lesions],
+            "kinds": [lz.kind for lz in sim.truth.lesions], "truth_version": TRUTH_VERSION,
             "lesions": [[s, list(map(float, pa)) if pa is not None else None, list(map(float, pp)) if pp is not None else None]
                         for s, pa, pp in les]}
     cache.mkdir(parents=True, exist_ok=True)
@@ -581,8 +602,11 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return float("nan") if s == 0 else 2.0 * float((a & b).sum()) / s
 
 
-def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
-    """Dice per segment, lesion-centre accuracy and timing over ``seeds``."""
+def benchmark(seeds: list[int], cache: Path, refresh_stale: bool = False) -> dict[str, Any]:
+    """Dice per segment, lesion-centre accuracy and timing over ``seeds``.
+
+    ``refresh_stale`` re-simulates cases cached with an older truth (:func:`load_case`).
+    """
     from mibgkit.anatomy import map_segments
     from mibgkit.io.model import Study, StudyInfo
     from mibgkit.segments import SIOPEN_KEYS, label_of
@@ -600,12 +624,15 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
     # truth map shows it at the centre): [lesions with such a view, right on every such
     # view, right on at least one], exact and within TOL_MM
     top = {"exact": [0, 0, 0], "tol": [0, 0, 0]}
-    # ANT or POST within TOL_MM by lesion kind (cases cached with their lesion kinds only):
-    # kind -> [mapper hits, lesions, truth-map hits]
+    # ANT or POST by lesion kind (cases cached with their lesion kinds only):
+    # kind -> [mapper hits within TOL_MM, lesions, truth-map hits within TOL_MM, mapper exact, truth-map exact]
     by_kind: dict[str, list[int]] = {}
+    truth_versions: dict[int, int] = {}  # truth version -> number of cases
     for seed in seeds:
-        c = load_case(seed, cache)
+        c = load_case(seed, cache, refresh_stale)
         kinds = c["meta"].get("kinds")
+        tv = int(c["meta"].get("truth_version", 0))
+        truth_versions[tv] = truth_versions.get(tv, 0) + 1
         ant, post = _planar_views(c)
         study = Study(StudyInfo(f"phantom-{seed}", patient_age_years=c["meta"]["age"]), views=[ant, post])
         t0 = time.process_time()
@@ -662,15 +689,17 @@ def benchmark(seeds: list[int], cache: Path) -> dict[str, Any]:
                 tol_any_hits += int(any(tgot))
                 tol_any_ceiling += int(any(tcould))
                 if kinds:
-                    kc = by_kind.setdefault(kinds[li], [0, 0, 0])
+                    kc = by_kind.setdefault(kinds[li], [0, 0, 0, 0, 0])
                     kc[0] += int(any(tgot))
                     kc[1] += 1
                     kc[2] += int(any(tcould))
+                    kc[3] += int(any(got))
+                    kc[4] += int(any(could))
     return {"lesions_by_kind": by_kind, "dice": dices, "by_arms": by_arms, "lesions": (hits, total, ceiling),
             "lesions_any": (any_hits, any_total, any_ceiling),
             "lesions_tol": (tol_hits, total, tol_ceiling), "lesions_tol_any": (tol_any_hits, any_total, tol_any_ceiling),
             "times": times, "fails": fails, "joint_err": joint_err, "lesions_top": top,
-            "n": len(seeds)}
+            "truth_versions": truth_versions, "n": len(seeds)}
 
 
 def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str:
@@ -716,10 +745,12 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
               "|---|---|---|---|---|",
               f"| per view ({total} lesion-views) | {pct(hits, total)} | {pct(th, total)} | {pct(ceil, total)} | {pct(tc, total)} |",
               f"| in ANT or POST ({at} lesions) | {pct(ah, at)} | {pct(tah, at)} | {pct(ac, at)} | {pct(tac, at)} |",
-              *[f"| in ANT or POST, {kind} lesions only ({n} of the cases cached with lesion kinds) | | {pct(h, n)} | | {pct(ch, n)} |"
-                for kind, (h, n, ch) in sorted(res.get("lesions_by_kind", {}).items())],
+              *[f"| in ANT or POST, {kind} lesions only ({v[1]}{_kinds_of(res)}) | {pct(v[3], v[1])} "
+                f"| {pct(v[0], v[1])} | {pct(v[4], v[1])} | {pct(v[2], v[1])} |"
+                for kind, v in sorted(res.get("lesions_by_kind", {}).items())],
               "", "The ceiling is below 100 % because a lesion centre can be hidden behind another bone in a view "
-              "(the truth map shows the bone nearer the camera) or sit outside its bone's projected footprint.", ""]
+              "(the truth map shows the bone nearer the camera) or sit outside its bone's projected footprint.",
+              "", _truth_version_note(res.get("truth_versions", {})), ""]
     lines += ["Median Dice by arm position:", "", "| arms | " + " | ".join(SIOPEN_KEYS) + " |",
               "|---|" + "---|" * len(SIOPEN_KEYS)]
     for arms, dd in sorted(res["by_arms"].items()):
@@ -872,6 +903,25 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
     return "\n".join(lines) + "\n"
 
 
+def _kinds_of(res: dict[str, Any]) -> str:
+    """Row-label suffix when not every case was cached with its lesion kinds."""
+    n_kinds = sum(v[1] for v in res.get("lesions_by_kind", {}).values())
+    n_all = res["lesions_any"][1]
+    return "" if n_kinds == n_all else f" of the {n_all}; only cases cached with lesion kinds"
+
+
+def _truth_version_note(versions: dict[int, int]) -> str:
+    """One sentence on which lesion-centre definition the cached cases carry."""
+    cur = versions.get(TRUTH_VERSION, 0)
+    n = sum(versions.values())
+    if cur == n:
+        return ("Lesion centres: a focus's centre; a diffuse lesion's centre is its involved voxel nearest the "
+                "centroid that projects onto its segment (`phantom.lesions.diffuse_centre`), for all "
+                f"{n} cases.")
+    return (f"Lesion centres: only {cur} of {n} cases were cached with the current truth (diffuse centre on the "
+            "lesion); the others carry the older centroid definition (rebuild with `--resimulate-stale`).")
+
+
 def summary(res: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     """Median / 10th-percentile Dice per segment, lesion rates and times, as plain numbers."""
     out: dict[str, Any] = {"seeds": [seeds[0], seeds[-1]], "n": len(seeds), "dice": {}}
@@ -882,10 +932,12 @@ def summary(res: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     for key in ("lesions", "lesions_any", "lesions_tol", "lesions_tol_any"):
         h, t, c = res[key]
         out[key] = [100.0 * h / max(t, 1), 100.0 * c / max(t, 1), t]
-    for kind, (h, n, ch) in res.get("lesions_by_kind", {}).items():
+    for kind, (h, n, ch, eh, ech) in res.get("lesions_by_kind", {}).items():
         out[f"lesions_tol_any_{kind}"] = [100.0 * h / max(n, 1), 100.0 * ch / max(n, 1), n]
+        out[f"lesions_any_{kind}"] = [100.0 * eh / max(n, 1), 100.0 * ech / max(n, 1), n]
     for key, (n, every, one) in res.get("lesions_top", {}).items():
         out[f"lesions_top_{key}"] = [100.0 * every / max(n, 1), 100.0 * one / max(n, 1), n]
+    out["truth_versions"] = {str(k): v for k, v in res.get("truth_versions", {}).items()}
     t = np.asarray(res["times"], dtype=float)
     out["time_s"] = [float(np.median(t)), float(t.max())] if t.size else [float("nan")] * 2
     return out
@@ -1016,6 +1068,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mibgkit_bench_segments"))
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "segments.md")
     ap.add_argument("--only-cached", action="store_true", help="skip seeds not already in the cache")
+    ap.add_argument("--resimulate-stale", action="store_true",
+                    help="re-simulate (overwrite) cached benchmark cases whose truth is older than TRUTH_VERSION "
+                         "(no lesion kinds, diffuse centres at the centroid)")
     ap.add_argument("--figures", type=Path, default=REPO / "docs" / "figures", help="where the overlay PNGs go")
     ap.add_argument("--json", type=Path, help="also write the summary figures (medians, lesion rates) as JSON")
     ap.add_argument("--collimator", choices=("ME", "LEHR"), default="ME",
@@ -1043,7 +1098,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_cached:
         suffix = "" if COLLIMATOR == "ME" else f"_{COLLIMATOR}"
         seeds = [s for s in seeds if (args.cache / f"case_{s}{suffix}.npz").exists()]
-    res = benchmark(seeds, args.cache)
+    res = benchmark(seeds, args.cache, args.resimulate_stale)
     args.figures.mkdir(parents=True, exist_ok=True)
     nm1 = nm1_figure(args.figures / "segments_nm1.png")
     phantom_figure(seeds[0], args.cache, args.figures)

@@ -29,6 +29,7 @@ __all__ = [
     "sample_lesions",
     "primary_tumour",
     "diffuse_voxels",
+    "diffuse_centre",
     "well_separated",
     "MIN_SEPARATION_DIAMETERS",
     "MIN_SEPARATION_MM",
@@ -81,7 +82,8 @@ class Lesion:
     level : str
         Vertebra / rib level of the bone part, if any.
     centre_mm : ndarray of 3
-        Camera-frame (row mm, depth mm, col mm) of the focus (for diffuse: the centroid).
+        Camera-frame (row mm, depth mm, col mm) of the focus (for diffuse: a point of the
+        lesion, :func:`diffuse_centre`).
     radius_mm : float
         Sphere radius of a focus (equivalent radius for diffuse).
     contrast : float
@@ -222,6 +224,38 @@ def diffuse_voxels(
     return vox[order[lo:hi]]
 
 
+def diffuse_centre(anat: "Anatomy", vox: np.ndarray, segment: str) -> np.ndarray:
+    """The point that stands for a diffuse lesion's centre: an involved voxel near its centroid.
+
+    The centroid of the involved voxels is no point of the lesion when the involved bone is
+    curved or spread (both sides of the pelvic ring, ribs, the skull vault, a long bone
+    plus its hand/foot): it lies in the pelvic inlet, the chest or off the bone, and no
+    planar map can place it in its segment. The centre is the involved voxel nearest
+    (3-D) the centroid among those that project onto their own segment in ANT or POST,
+    the condition every focus satisfies (``Anatomy.projects_onto``); if no involved voxel
+    does, the nearest involved voxel. Deterministic: no random draw.
+
+    Parameters
+    ----------
+    anat : Anatomy
+    vox : ndarray of int
+        Flat grid indices of the involved voxels (non-empty).
+    segment : str
+        The lesion's SIOPEN segment key.
+
+    Returns
+    -------
+    ndarray of shape (3,)
+        Camera-frame (row mm, depth mm, col mm) of the chosen voxel's centre.
+    """
+    pts = anat.voxel_centre_mm(np.asarray(vox))
+    d = np.linalg.norm(pts - pts.mean(axis=0), axis=1)
+    on_top = anat.project_onto_many(pts, segment)
+    if on_top.any():
+        d = np.where(on_top, d, np.inf)
+    return np.asarray(pts[int(np.argmin(d))], dtype=float)
+
+
 def _draw_fraction(rng: np.random.Generator, band: int) -> float:
     """Diffuse fraction in one SIOPEN band, away from the 50 % and 95 % cut-offs."""
     return float({4: rng.uniform(0.15, 0.42), 5: rng.uniform(0.58, 0.88)}.get(band, 1.0))
@@ -293,7 +327,7 @@ def sample_lesions(
         for pid, n in zip(*np.unique(pids, return_counts=True)):
             b = anat.skeleton.part(int(pid)).bone
             per_bone[b] = per_bone.get(b, 0) + int(n)
-        centre = anat.voxel_centre_mm(vox).mean(axis=0)
+        centre = diffuse_centre(anat, vox, segment)
         vol = len(vox) * float(np.prod(anat.grid.spacing))
         lesions.append(Lesion(
             id=f"L{len(lesions) + 1}", kind="diffuse", bone=bone, segment=segment,

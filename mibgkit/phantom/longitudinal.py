@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 
 from mibgkit.phantom.biodistribution import Organ
 from mibgkit.phantom.body import Ellipsoid, Landmarks, Shape
-from mibgkit.phantom.lesions import Lesion, sample_lesions, well_separated
+from mibgkit.phantom.lesions import Lesion, diffuse_centre, sample_lesions, well_separated
 from mibgkit.phantom.patient import Anatomy, Patient, _make_patient, make_patient
 from mibgkit.segments import bone_to_curie, siopen_segments
 
@@ -209,7 +209,7 @@ def _remap_diffuse(les: Lesion, src: Anatomy, dst: Anatomy) -> Lesion:
     if les.diffuse_fraction >= 0.999:
         frac = 1.0
     return replace(les, voxels=vox, voxel_bones=per_bone, diffuse_fraction=frac,
-                   centre_mm=dst.voxel_centre_mm(vox).mean(axis=0) if len(vox) else les.centre_mm,
+                   centre_mm=diffuse_centre(dst, vox, les.segment) if len(vox) else les.centre_mm,
                    radius_mm=float((3 * vol / (4 * np.pi)) ** (1 / 3)))
 
 

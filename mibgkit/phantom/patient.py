@@ -150,6 +150,31 @@ class Anatomy:
         lab = label_of(segment)
         return any(int(self.segment_label_map(v)[r, c]) == lab for v in ("ANT", "POST"))
 
+    def project_onto_many(self, points_mm: np.ndarray, segment: str) -> np.ndarray:
+        """:meth:`projects_onto` for many points at once.
+
+        Parameters
+        ----------
+        points_mm : ndarray of shape (n, 3)
+            Camera-frame (row mm, depth mm, col mm).
+        segment : str
+            SIOPEN segment key.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True where the point projects onto ``segment`` in ANT or POST.
+        """
+        pts = np.asarray(points_mm, dtype=float).reshape(-1, 3)
+        r = np.round(pts[:, 0] / self.grid.pixel_mm).astype(int) - self.grid.row0
+        c = np.round(pts[:, 2] / self.grid.pixel_mm).astype(int)
+        ok = (r >= 0) & (r < self.grid.shape[0]) & (c >= 0) & (c < self.grid.shape[2])
+        out = np.zeros(len(pts), dtype=bool)
+        lab = label_of(segment)
+        for v in ("ANT", "POST"):
+            out[ok] |= self.segment_label_map(v)[r[ok], c[ok]] == lab
+        return out
+
 
 @dataclass
 class Patient:

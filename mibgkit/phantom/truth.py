@@ -44,6 +44,8 @@ class TruthLesion:
     kind : {"focal", "diffuse"}
     centre_mm : tuple of float
         Camera frame (row mm, depth mm, col mm): row mm / pixel size = normalized row.
+        For a diffuse lesion, a point of the lesion (the involved voxel nearest the
+        centroid that projects onto its segment, ``phantom.lesions.diffuse_centre``).
     radius_mm, contrast, diffuse_fraction : float
         Focus radius, concentration relative to liver, involved fraction of the segment.
     positions : dict
