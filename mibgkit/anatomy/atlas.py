@@ -21,7 +21,13 @@ The table has three parts:
     capsules ``[t0, w0, t1, w1, r0, r1]`` in limb frames (``t`` along the limb segment
     between two detected joints, ``w`` and radii in fractions of stature), written for
     the patient's left and mirrored for the right. ``depth`` orders overlaps
-    (0 = anterior).
+    (0 = anterior). The hand (wrist ``t`` = 0 to fingertips ``t`` = 1) is the palm and
+    fingers plus the thumb: from the carpus (0.1 hand lengths past the wrist, 0.14 hand
+    lengths to the side, 0.0147 of stature) 0.45 hand lengths long at 50 degrees from the
+    hand axis (end at ``t`` 0.39, 0.051 of stature out), on the medial side (``w`` < 0 on
+    the left, towards the body): hands lying palm down, as in the phantom (tuning seeds
+    0-199, forearm+hand Dice with the phantom's joints 0.773 -> 0.791, with the fitted
+    joints 0.734-0.735 -> 0.738-0.740; on the lateral side 0.754 / 0.716).
 """
 
 from __future__ import annotations

@@ -70,3 +70,19 @@ def test_the_abdomen_model_is_used_and_beats_the_proportions():
         landmarks._ABDOMEN_REGRESSION = saved
     assert np.allclose(new[:, :2], old[:, :2])  # shoulder and elbow untouched
     assert new[:, 3].mean() < old[:, 3].mean()
+
+
+def test_raised_elbows_moved_laterally_onto_the_phantom_elbow():
+    """The lateral move of raised elbows (session 6) brings them nearer the phantom's."""
+    errs = {}
+    saved = landmarks._RAISED_ELBOW_SHIFT
+    try:
+        for shift in (0.0, saved):
+            landmarks._RAISED_ELBOW_SHIFT = shift
+            errs[shift] = np.concatenate([_errors(fit_image(gm, spacing, age, halo=True), truth, stature)[:, 1]
+                                          for pose, gm, spacing, age, truth, stature
+                                          in (_case(*c) for c in CASES if c[0] == "raised")])
+    finally:
+        landmarks._RAISED_ELBOW_SHIFT = saved
+    assert saved > 0
+    assert errs[saved].mean() < errs[0.0].mean() - 0.03, errs
