@@ -8,33 +8,20 @@ if the joints fall back to the old placement.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 
 from mibgkit.anatomy import landmarks
-from mibgkit.anatomy.planar import fit_image, pair_shift, shift_array
-from mibgkit.phantom.patient import make_patient
-from mibgkit.phantom.simulation import simulate
+from mibgkit.anatomy.planar import fit_image
+from tests.anatomy.arm_phantoms import arm_phantom
 
 # (arm pose, age, seed)
 CASES = [("abducted", 10.0, 3201), ("on_abdomen", 4.0, 3202), ("raised", 14.0, 3203), ("raised", 16.0, 3207)]
 
 
-@functools.cache
 def _case(pose: str, age: float, seed: int):
-    patient = make_patient(age, sex="M", seed=seed, pattern="none", arms=pose)
-    sim = simulate(patient, seed=seed)
-    a = patient.anatomy
-    pix = a.grid.pixel_mm
-    truth = {side: a.placement.to_scanner(np.array([arm.shoulder, arm.elbow, arm.wrist, arm.hand_tip]))[:, [0, 2]] / pix
-             for side, arm in a.skeleton.arms.items()}
-    ant, post = sim.study.view("ANT"), sim.study.view("POST")
-    A = np.clip(ant.image.astype(np.float64), 0, None)
-    P = np.clip(post.image.astype(np.float64), 0, None)
-    gm = np.sqrt(A * shift_array(P, pair_shift(A, P)))
-    return pose, gm, ant.pixel_spacing_mm, age, truth, a.prop.stature / pix
+    c = arm_phantom(pose, age, seed)
+    return pose, c["gm"], c["spacing"], age, c["truth"], c["stature"]
 
 
 def _errors(fit, truth, stature):

@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 
 from mibgkit.anatomy.atlas import limb_bones
-from mibgkit.anatomy.planar import fit_image, pair_shift, render_labels, shift_array
-from mibgkit.phantom.patient import make_patient
-from mibgkit.phantom.simulation import simulate
+from mibgkit.anatomy.planar import fit_image, render_labels
 from mibgkit.segments import label_of
+from tests.anatomy.arm_phantoms import arm_phantom
 
 # (arm pose, age, seed)
 CASES = [("sides", 8.0, 3301), ("raised", 12.0, 3303)]
@@ -26,20 +25,12 @@ CASES = [("sides", 8.0, 3301), ("raised", 12.0, 3303)]
 
 @functools.cache
 def _case(pose: str, age: float, seed: int):
-    patient = make_patient(age, sex="F", seed=seed, pattern="none", arms=pose)
-    sim = simulate(patient, seed=seed)
-    a = patient.anatomy
-    pix = a.grid.pixel_mm
-    truth = {side: a.placement.to_scanner(np.array([arm.shoulder, arm.elbow, arm.wrist, arm.hand_tip]))[:, [0, 2]] / pix
-             for side, arm in a.skeleton.arms.items()}
-    ant, post = sim.study.view("ANT"), sim.study.view("POST")
-    A = np.clip(ant.image.astype(np.float64), 0, None)
-    P = np.clip(post.image.astype(np.float64), 0, None)
-    gm = np.sqrt(A * shift_array(P, pair_shift(A, P)))
-    fit = fit_image(gm, ant.pixel_spacing_mm, age, halo=True)
+    c = arm_phantom(pose, age, seed, sex="F")
+    truth = c["truth"]
+    fit = fit_image(c["gm"], c["spacing"], age, halo=True)
     for side in ("right", "left"):
         fit.arms[side].joints = [tuple(map(float, j)) for j in truth[side]]
-    return fit, sim.truth.labels["ANT"], truth, a.prop.stature / pix
+    return fit, c["sim"].truth.labels["ANT"], truth, c["stature"]
 
 
 def _thumb_zone(shape, joints, stature_px: float, sign: float) -> np.ndarray:
