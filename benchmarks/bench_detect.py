@@ -570,6 +570,17 @@ def write_figures(res: dict[str, Any], fig_dir: Path) -> list[Path]:
     return out
 
 
+def _model_summary() -> str:
+    """The shipped confidence model in words, read from its JSON (trees, depth, tuning studies)."""
+    from importlib.resources import files
+
+    info = json.loads(files("mibgkit.data").joinpath("detect_confidence.json").read_text())["info"]
+    st = info.get("settings", {})
+    return (f"{st.get('max_iter', '?')} gradient-boosted depth-{st.get('max_depth', '?')} trees fitted on "
+            f"{info.get('n_studies', '?')} tuning studies among seeds {info['seeds'][0]}-{info['seeds'][1]}"
+            ")")
+
+
 def to_markdown(res: dict[str, Any], params: DetectParams) -> str:
     """The benchmark page."""
     worst = sorted(res["rows"], key=lambda r: -r["abs_err"])[:5]
@@ -585,8 +596,8 @@ def to_markdown(res: dict[str, Any], params: DetectParams) -> str:
         "",
         "Same seeds, same mapper, same machine and session; *before* = the previous detector (maxima of the "
         "best DoG response over scales, 16-feature logistic model; commit aad6e2f), *after* = this version "
-        "(maxima searched on every DoG scale and merged, z_min 4.5; 22 features; gradient-boosted depth-3 "
-        "trees fitted on tuning seeds 0-179 and evaluated with numpy from `mibgkit/data/detect_confidence.json`; "
+        f"(maxima searched on every DoG scale and merged, z_min 4.5; {len(FEATURES)} features; {_model_summary()} "
+        "evaluated with numpy from `mibgkit/data/detect_confidence.json`; "
         "Gaussian cascade, faster measurement and shift estimate).",
         "",
         "| figure | before | after | goal |",
