@@ -577,8 +577,7 @@ def _model_summary() -> str:
     info = json.loads(files("mibgkit.data").joinpath("detect_confidence.json").read_text())["info"]
     st = info.get("settings", {})
     return (f"{st.get('max_iter', '?')} gradient-boosted depth-{st.get('max_depth', '?')} trees fitted on "
-            f"{info.get('n_studies', '?')} tuning studies among seeds {info['seeds'][0]}-{info['seeds'][1]}"
-            ")")
+            f"{info.get('n_studies', '?')} tuning studies among seeds {info['seeds'][0]}-{info['seeds'][1]}")
 
 
 def to_markdown(res: dict[str, Any], params: DetectParams) -> str:
