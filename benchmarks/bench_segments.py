@@ -654,6 +654,7 @@ def benchmark(seeds: list[int], cache: Path, refresh_stale: bool = False) -> dic
     from mibgkit.anatomy.model import SegmentMap
 
     hits, total, ceiling, times, fails = 0, 0, 0, [], []
+    joint_split: dict[str, list[list[float]]] = {}  # arm pose -> per arm [elbow across, along, wrist across, along]
     joint_err: dict[str, list[list[float]]] = {}  # arm pose -> per arm [shoulder, elbow, wrist, fingertip] error
     any_hits, any_total, any_ceiling = 0, 0, 0
     # the same with SegmentMap.nearest_segment (bone within TOL_MM), mapper and truth map
@@ -688,6 +689,18 @@ def benchmark(seeds: list[int], cache: Path, refresh_stale: bool = False) -> dic
                    / stature * 100.0
                    for jn, t in zip(("shoulder", "elbow", "wrist", "hand"), tj[side])]
             joint_err.setdefault(arms, []).append(err)
+            # elbow and wrist error across / along the phantom's forearm (% of stature, signed
+            # across: positive = lateral)
+            te, tw = np.asarray(tj[side][1]), np.asarray(tj[side][2])
+            fu = (tw - te) / max(float(np.linalg.norm(tw - te)), 1e-6)
+            nrm = np.array([-fu[1], fu[0]])
+            if nrm[1] * (-1.0 if side == "right" else 1.0) < 0:
+                nrm = -nrm
+            split = []
+            for jn, t in (("elbow", te), ("wrist", tw)):
+                dv = np.asarray(fitted[f"{side}_{jn}"]) - t
+                split += [float(dv @ nrm) / stature * 100.0, float(dv @ fu) / stature * 100.0]
+            joint_split.setdefault(arms, []).append(split)
         for vi, v in enumerate(("ANT", "POST")):
             lab = maps.views[vi].labels
             tru = c[f"truth_{v}"]
@@ -733,10 +746,15 @@ def benchmark(seeds: list[int], cache: Path, refresh_stale: bool = False) -> dic
                     kc[2] += int(any(tcould))
                     kc[3] += int(any(got))
                     kc[4] += int(any(could))
+    for pose_, rows_ in sorted(joint_split.items()) + [("all", [x for v in joint_split.values() for x in v])]:
+        a_ = np.asarray(rows_)
+        print(f"joint split {pose_:10s} n={len(a_):3d} | elbow across med {np.median(a_[:, 0]):+.3f} |med| "
+              f"{np.median(np.abs(a_[:, 0])):.3f} along |med| {np.median(np.abs(a_[:, 1])):.3f} | wrist across med "
+              f"{np.median(a_[:, 2]):+.3f} |med| {np.median(np.abs(a_[:, 2])):.3f} along |med| {np.median(np.abs(a_[:, 3])):.3f}")
     return {"lesions_by_kind": by_kind, "dice": dices, "by_arms": by_arms, "lesions": (hits, total, ceiling),
             "lesions_any": (any_hits, any_total, any_ceiling),
             "lesions_tol": (tol_hits, total, tol_ceiling), "lesions_tol_any": (tol_any_hits, any_total, tol_any_ceiling),
-            "times": times, "fails": fails, "joint_err": joint_err, "lesions_top": top,
+            "times": times, "fails": fails, "joint_err": joint_err, "joint_split": joint_split, "lesions_top": top,
             "truth_versions": truth_versions, "n": len(seeds)}
 
 
