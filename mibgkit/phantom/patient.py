@@ -143,12 +143,7 @@ class Anatomy:
 
     def projects_onto(self, centre_mm: np.ndarray, segment: str) -> bool:
         """True if the point projects onto its own segment in at least one view."""
-        r = int(round(centre_mm[0] / self.grid.pixel_mm)) - self.grid.row0
-        c = int(round(centre_mm[2] / self.grid.pixel_mm))
-        if not (0 <= r < self.grid.shape[0] and 0 <= c < self.grid.shape[2]):
-            return False
-        lab = label_of(segment)
-        return any(int(self.segment_label_map(v)[r, c]) == lab for v in ("ANT", "POST"))
+        return bool(self.project_onto_many(np.asarray(centre_mm, dtype=float), segment)[0])
 
     def project_onto_many(self, points_mm: np.ndarray, segment: str) -> np.ndarray:
         """:meth:`projects_onto` for many points at once.
