@@ -20,14 +20,7 @@ from mibgkit.detect.context import CONTEXT_FEATURES, context_features
 from mibgkit.detect.diffuse import SegmentInvolvement, segment_involvement
 from mibgkit.detect.diffuse_model import candidate_confidence, diffuse_hotspots
 from mibgkit.detect.focal import Candidate, ViewAnalysis, analyse_view, find_candidates
-from mibgkit.detect.fuse import (
-    FusedCandidate,
-    confidence,
-    diffuse_relabel,
-    estimate_shift,
-    feature_vector,
-    fuse_views,
-)
+from mibgkit.detect.fuse import FusedCandidate, confidence, estimate_shift, feature_vector, fuse_views
 from mibgkit.detect.model import Hotspot, Location
 from mibgkit.detect.params import DEFAULT_PARAMS, FEATURES, DetectParams
 from mibgkit.detect.physiology import BodyFrame, body_frame, organ_at
@@ -205,12 +198,10 @@ def _hotspots(study: Study, det: Detection, by_index: dict[int, SegmentMap], p: 
     organ_groups: dict[str, list[FusedCandidate]] = {}
     per_segment: dict[int, list[FusedCandidate]] = {}
     order = sorted(det.candidates, key=lambda f: -f.confidence)
-    proposed: dict[int, int] = {}  # id(candidate) -> index in ``out``
     for f in order:
         b = f.best
         seg_label = f.label
         if f.confidence >= p.min_confidence and seg_label:
-            proposed[id(f)] = len(out)
             out.append(_bone_hotspot(f, det, by_index, p, len(out) + 1))
             per_segment.setdefault(seg_label, []).append(f)
         elif b.z >= _ORGAN_Z and f.confidence < p.min_confidence:
@@ -235,14 +226,6 @@ def _hotspots(study: Study, det: Detection, by_index: dict[int, SegmentMap], p: 
             grow = ndi.binary_dilation(focal_masks[name], iterations=2)
             det.involvement[name] = segment_involvement(va_tuple[2], p, grow)
         out.extend(_diffuse_hotspots(det, p, len(out)))
-    if p.diffuse_relabel:
-        # a focus over an overlap whose other segment is diffusely involved belongs to that
-        # involvement; after the diffuse calls, so neither model's inputs change
-        diffuse = {h.segment for h in out if h.pattern == "diffuse" and h.segment}
-        for f in diffuse_relabel(det.candidates, diffuse):
-            i = proposed.get(id(f))
-            if i is not None:
-                out[i] = _bone_hotspot(f, det, by_index, p, i + 1)
     out.extend(_organ_hotspots(organ_groups, det, p, len(out)))
     for i, h in enumerate(out, 1):
         h.id = f"h{i}"

@@ -20,10 +20,7 @@ from mibgkit.detect.params import FEATURES, DetectParams
 from mibgkit.detect.physiology import BodyFrame
 from mibgkit.segments import SIOPEN_KEYS
 
-__all__ = [
-    "estimate_shift", "OVERLAP_PRECEDENCE", "FusedCandidate", "fuse_views", "view_labels", "diffuse_relabel",
-    "feature_vector", "confidence",
-]
+__all__ = ["estimate_shift", "OVERLAP_PRECEDENCE", "FusedCandidate", "fuse_views", "feature_vector", "confidence"]
 
 
 def estimate_shift(ant: ViewAnalysis, post: ViewAnalysis, max_shift_mm: float) -> tuple[float, float]:
@@ -113,9 +110,6 @@ class FusedCandidate:
     ant_at: Candidate | None
     post_at: Candidate | None
     confidence: float = 0.0
-    #: Bone label set after the diffuse calls (:func:`diffuse_relabel`); 0 = none, use the
-    #: view labels. It never feeds the confidence model or the diffuse model's inputs.
-    label_override: int = 0
 
     @property
     def best(self) -> Candidate:
@@ -139,10 +133,7 @@ class FusedCandidate:
     @property
     def label(self) -> int:
         """Bone label: the better view's, else the other's; where the two views' labels are
-        two overlapping segments listed in :data:`OVERLAP_PRECEDENCE`, the listed view's;
-        :attr:`label_override` when set."""
-        if self.label_override:
-            return self.label_override
+        two overlapping segments listed in :data:`OVERLAP_PRECEDENCE`, the listed view's."""
         b = self.best
         o = self.other
         if b.label and o is not None and o.label and o.label != b.label:
@@ -153,46 +144,6 @@ class FusedCandidate:
         if b.label:
             return b.label
         return o.label if o is not None else 0
-
-
-def view_labels(f: FusedCandidate) -> list[int]:
-    """Bone labels (> 0) of the two views at the focus's body point, better view first."""
-    out = []
-    for c in (f.best, f.other):
-        if c is not None and c.label and c.label not in out:
-            out.append(c.label)
-    return out
-
-
-def diffuse_relabel(candidates: list[FusedCandidate], diffuse_segments: set[str]) -> list[FusedCandidate]:
-    """Move foci onto the diffusely involved segment they lie on in one view.
-
-    Where the ANT and POST label maps give a focus two segments (an overlap: shoulder,
-    knee, the ribs over the spine), :attr:`FusedCandidate.label` picks one by the better
-    view or :data:`OVERLAP_PRECEDENCE`. When exactly one of the two segments is called
-    diffusely involved (``diffuse_segments``, SIOPEN keys) and the picked one is not, the
-    focus is uptake of that diffuse involvement seen over the overlap, not a separate
-    focal lesion of the other segment: it gets the diffuse segment's label
-    (:attr:`FusedCandidate.label_override`). Candidates with one label, or whose label is
-    already diffuse, are left alone.
-
-    Returns
-    -------
-    list of FusedCandidate
-        The relabelled candidates (modified in place).
-    """
-    moved: list[FusedCandidate] = []
-    if not diffuse_segments:
-        return moved
-    for f in candidates:
-        labs = view_labels(f)
-        if len(labs) < 2 or SIOPEN_KEYS[f.label - 1] in diffuse_segments:
-            continue
-        diff = [lab for lab in labs if SIOPEN_KEYS[lab - 1] in diffuse_segments]
-        if len(diff) == 1:
-            f.label_override = diff[0]
-            moved.append(f)
-    return moved
 
 
 def _remeasure_point(va: ViewAnalysis, c: Candidate, dr: float, dc: float) -> tuple[int, int, int]:

@@ -183,11 +183,6 @@ class DetectParams:
         tuning seeds 0-199 (0.6-0.8 give similar figures; session 6 with the ``c4`` input:
         0.75, the CV optimum of exact agreement, kappa, ICC and MAE together); 0 turns it
         off.
-    diffuse_relabel : bool
-        After the diffuse calls, a focus whose ANT and POST labels are two segments of
-        which only the one not picked is called diffusely involved takes that segment
-        (:func:`mibgkit.detect.fuse.diffuse_relabel`): a shoulder spot over a diffusely
-        involved scapula/rib cage is that involvement, not a humerus focus (session 7).
     spine_l1_fraction : float
         Where the Curie spine is split (top of L1), as a fraction of the spine's
         head-to-foot extent, when the segment map has no ``L1`` landmark.
@@ -262,7 +257,6 @@ class DetectParams:
     diffuse_bone_nb_mm: float = 30.0
     diffuse_bone_ratio: float = 2.0
     diffuse_extended_p0: float = 0.75
-    diffuse_relabel: bool = True
     spine_l1_fraction: float = 0.60
     ctx_mirror_window_mm: tuple[float, float] = (6.0, 8.0)
     ctx_pair_mid_mm: float = 15.0
