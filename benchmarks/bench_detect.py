@@ -121,28 +121,14 @@ def candidate_positions(det: Detection) -> list[dict[str, tuple[float, float]]]:
     return out
 
 
-def _diffuse_view_segment(f: Any, diffuse_segs: set[str]) -> str:
-    """The candidate's segment, or a diffusely involved segment under it on either view.
-
-    Each view's (truth) label map shows the bone on top on that side, so a focus over an
-    overlap has two segments; when one of them carries a true diffuse lesion the focus is
-    on diffusely involved bone whichever label detection picked. A physician counts such a
-    spot as that involvement, not as a false alarm; which segment it was filed under is a
-    grading question (measured by the per-segment agreement), as for focal lesions, whose
-    hits are matched by position only.
-    """
-    own = SIOPEN_KEYS[f.label - 1]
-    if own in diffuse_segs:
-        return own
-    for c in (f.ant or f.ant_at, f.post or f.post_at):
-        if c is not None and c.label and SIOPEN_KEYS[c.label - 1] in diffuse_segs:
-            return SIOPEN_KEYS[c.label - 1]
-    return own
+def view_segments(f: Any) -> list[str]:
+    """SIOPEN keys the ANT and POST label maps show at a fused candidate's body point."""
+    return [SIOPEN_KEYS[c.label - 1] for c in (f.ant or f.ant_at, f.post or f.post_at) if c is not None and c.label]
 
 
 #: FROC accounting of candidates on diffusely involved bone (session 7): True = a candidate whose
 #: label on *either* view is a truly diffuse segment is neither hit nor false positive; False = only
-#: its fused label counts (sessions <= 6). Both are computed by ``run_benchmark`` (``*_label`` keys).
+#: its fused label counts (sessions <= 6). Both are computed by ``run_benchmark`` (the other one under ``*_alt`` keys).
 DIFFUSE_BY_VIEW = True
 
 
@@ -150,18 +136,18 @@ def evaluate_case(sim: Any, det: Detection, by_view: bool = DIFFUSE_BY_VIEW) -> 
     """Match the candidates that would be bone proposals (label > 0) to the truth.
 
     With ``by_view`` a candidate lying on a truly diffuse segment on either view is skipped
-    (:func:`_diffuse_view_segment`); otherwise only its fused label is checked.
+    (``match_study``'s ``cand_view_segments``: each view's label map shows the bone on top on
+    that side, so a focus over an overlap has two segments); otherwise only its fused label is
+    checked. A candidate on a true focal lesion is a hit whatever its segment (position only).
     """
     spacing = float(sim.study.views[0].pixel_spacing_mm[0])
     bone_idx = [i for i, f in enumerate(det.candidates) if f.label]
     pos = candidate_positions(det)
     diffuse_segs = {les.segment for les in sim.truth.lesions if les.kind == "diffuse"}
-    if by_view:
-        segs = [_diffuse_view_segment(det.candidates[i], diffuse_segs) for i in bone_idx]
-    else:
-        segs = [SIOPEN_KEYS[det.candidates[i].label - 1] for i in bone_idx]
+    segs = [SIOPEN_KEYS[det.candidates[i].label - 1] for i in bone_idx]
+    vsegs = [view_segments(det.candidates[i]) for i in bone_idx] if by_view else None
     m = match_study([pos[i] for i in bone_idx], [det.candidates[i].confidence for i in bone_idx],
-                    truth_spots(sim, spacing), TOL_MM / spacing, diffuse_segs, segs)
+                    truth_spots(sim, spacing), TOL_MM / spacing, diffuse_segs, segs, vsegs)
     return m, bone_idx
 
 
