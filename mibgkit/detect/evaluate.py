@@ -6,7 +6,7 @@ Truth is passed as plain positions, so this module does not depend on the phanto
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,12 +63,18 @@ def match_study(
     tol_px: float,
     diffuse_segments: set[str] | None = None,
     cand_segments: Sequence[str | None] | None = None,
+    cand_view_segments: Sequence[Collection[str]] | None = None,
 ) -> StudyMatch:
     """Match candidates to true lesions.
 
     A candidate hits a lesion when, on some view, it is within ``tol_px + radius_px``
     of the lesion's position there. Candidates in a diffusely involved segment
-    (``diffuse_segments``) are neither hits nor false positives.
+    (``diffuse_segments``) are neither hits nor false positives: their segment is
+    ``cand_segments[k]``, and with ``cand_view_segments`` also any segment the views'
+    label maps show at the candidate's body point (a focus over an overlap of two
+    segments, such as the humeral head over the scapula, lies on both; when one of them
+    is diffusely involved the spot is that involvement, whichever segment it was filed
+    under, just as a focal hit is matched by position whatever its segment).
 
     Returns
     -------
@@ -80,6 +86,9 @@ def match_study(
     is_fp = np.ones(len(conf), dtype=bool)
     for k, pos in enumerate(cand_positions):
         if diffuse_segments and cand_segments is not None and cand_segments[k] in diffuse_segments:
+            is_fp[k] = False
+        if diffuse_segments and cand_view_segments is not None and diffuse_segments.intersection(
+                cand_view_segments[k]):
             is_fp[k] = False
         for i, t in enumerate(truth):
             d = min(
