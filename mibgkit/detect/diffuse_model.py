@@ -456,7 +456,7 @@ class DiffuseModel:
     thresholds: tuple[float, ...]
     fraction_coef: tuple[float, float] = (0.0, 1.0)
     info: dict[str, Any] = field(default_factory=dict, compare=False)
-    extent: dict[str, Any] | None = None
+    extent: dict[str, Any] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         n = len(self.features)
