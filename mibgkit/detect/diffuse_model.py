@@ -38,6 +38,10 @@ gracefully when the mask is off:
     of a long bone starts at a metaphysis and spreads along the shaft, and the
     percentile over a band across the bone does not swing when the mapper's border moves
     by a few pixels sideways.
+``fs15``, ``r10``
+    fraction above 1.5x the soft-tissue level, and the 10th percentile of the ratio: the
+    *least* involved part of the segment. Bone involved from end to end (grade 6) lifts
+    it, a partly involved bone (grade 5) does not; used by the extent stage below.
 
 Each is averaged over the views where the segment is mapped (ANT and POST must agree
 for a high value). With the number of focal spots found in the segment (capped at 4),
@@ -67,6 +71,17 @@ of no diffuse involvement is below ``DetectParams.diffuse_extended_p0`` takes it
 probable band among grade 4-6 (:func:`decide_bands`; the most probable band
 under-grades extensive disease, and raising grades there cannot move the ``<= 3``
 call).
+
+Among the segments given a diffuse band, an *extent stage* (optional in the data
+file, key ``extent``) chooses the band again, 1-3 (grade 4, 5 or 6), with a multinomial
+logistic model per segment group (limbs; skull and trunk) on extent measures
+(:data:`DiffuseModel.extent` features: ``fs15``, ``r10``, ``fb2``, ``fs2``, ``fs3``,
+``fls``, ``sconf``), fitted on the truly diffuse tuning segments (grade 4 with a diffuse
+lesion, 5, 6). The cumulative model ranks segments by one score, so it cannot tell a
+bone involved from end to end from a brighter partial one; the low end of the ratio
+(``fs15``, ``r10``) rises with the first, while ``fb2`` (the part brighter than the
+surrounding bone) falls, because the whole bone lifts its own background. Whether a
+segment is diffuse at all stays the ordinal model's call.
 
 The chosen band above 0 becomes a diffuse :class:`~mibgkit.detect.model.Hotspot`
 whose ``diffuse_fraction`` lies in that band's SIOPEN range, so the grade comes from
@@ -112,7 +127,7 @@ __all__ = [
 ]
 
 #: Per-view features of one segment, in the order :func:`view_features` computes them.
-VIEW_FEATURES: tuple[str, ...] = ("fls", "fs2", "fs3", "ls75", "log_r_soft", "fb2", "fc2", "end_hi")
+VIEW_FEATURES: tuple[str, ...] = ("fls", "fs2", "fs3", "ls75", "log_r_soft", "fb2", "fc2", "end_hi", "fs15", "r10")
 _TRUNK = frozenset({"thoracic_cage", "spine", "pelvis"})
 #: Limb segment -> the same level on the other side (the reference of ``fc2``).
 CONTRALATERAL: dict[str, str] = {
@@ -275,6 +290,8 @@ def view_features(va: ViewAnalysis, params: DetectParams) -> dict[str, np.ndarra
             fb,
             0.0,
             end_hi,
+            float(np.mean(ratio > 1.5)),
+            float(np.percentile(ratio, 10)),
         ])
     fc = VIEW_FEATURES.index("fc2")
     for key, v in seg_vals.items():
@@ -425,6 +442,11 @@ class DiffuseModel:
         tuning segments); the estimate is clipped into the chosen band's range.
     info : dict
         Provenance (seeds, mapper, figures).
+    extent : dict, optional
+        The extent stage (:meth:`extent_bands`): ``features`` (names), and per group
+        (``limb``; ``other`` = skull and trunk) ``mean``, ``scale``, ``coef`` (3 rows, one
+        per band 1-3) and ``intercept`` (3) of a multinomial logistic model. None: the
+        ordinal model's band is kept.
     """
 
     features: tuple[str, ...]
@@ -434,6 +456,7 @@ class DiffuseModel:
     thresholds: tuple[float, ...]
     fraction_coef: tuple[float, float] = (0.0, 1.0)
     info: dict[str, Any] = field(default_factory=dict, compare=False)
+    extent: dict[str, Any] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         n = len(self.features)
@@ -462,14 +485,49 @@ class DiffuseModel:
             "schema": "mibgkit.diffuse-ordinal/1", "features": list(self.features), "mean": list(self.mean),
             "scale": list(self.scale), "coef": list(self.coef), "thresholds": list(self.thresholds),
             "fraction_coef": list(self.fraction_coef), "info": self.info,
+            **({"extent": self.extent} if self.extent is not None else {}),
         }
+
+    def extent_bands(self, feats: Mapping[str, Mapping[str, float]], keys: Sequence[str],
+                     bands: Sequence[int], segments: Sequence[str] | None = None) -> list[int]:
+        """Band 1-3 of every segment the ordinal model put in a diffuse band, from the
+        extent stage (segments in band 0 keep it; without a stage the bands are returned).
+
+        Parameters
+        ----------
+        feats : dict
+            :func:`segment_features` of the study.
+        keys : sequence of str
+            Segment keys, in the order of ``bands``.
+        bands : sequence of int
+            Bands 0-3 (:func:`decide_bands`).
+        segments : sequence of str, optional
+            SIOPEN segment of each key (which group's model applies); defaults to ``keys``.
+
+        Returns
+        -------
+        list of int
+        """
+        if self.extent is None:
+            return [int(b) for b in bands]
+        names = self.extent["features"]
+        out = []
+        for k, seg, b in zip(keys, keys if segments is None else segments, bands):
+            if b <= 0:
+                out.append(int(b))
+                continue
+            g = self.extent["limb" if seg in _LIMBS else "other"]
+            z = (np.array([float(feats[k][n]) for n in names]) - np.asarray(g["mean"])) / np.asarray(g["scale"])
+            scores = np.asarray(g["coef"], dtype=float) @ z + np.asarray(g["intercept"], dtype=float)
+            out.append(1 + int(np.argmax(scores)))
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "DiffuseModel":
         """Inverse of :meth:`to_json`."""
         return cls(tuple(d["features"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["coef"]),
                    tuple(d["thresholds"]), tuple(d.get("fraction_coef", (0.0, 1.0))),  # type: ignore[arg-type]
-                   dict(d.get("info", {})))
+                   dict(d.get("info", {})), dict(d["extent"]) if d.get("extent") else None)
 
 
 @lru_cache(maxsize=4)
@@ -596,7 +654,8 @@ def diffuse_calls(
     if not keys:
         return {}
     pr = m.probabilities(m.matrix(feats, keys))
-    bands = decide_bands(pr, [n_foci.get(k, 0) for k in keys], params.diffuse_extended_p0)
+    bands = m.extent_bands(feats, keys, decide_bands(pr, [n_foci.get(k, 0) for k in keys],
+                                                     params.diffuse_extended_p0))
     a, b = m.fraction_coef
     out: dict[str, DiffuseCall] = {}
     for k, p, band in zip(keys, pr, bands):
@@ -606,6 +665,16 @@ def diffuse_calls(
             frac = float(np.clip(a + b * feats[k]["fs2"], lo, hi))
         out[k] = DiffuseCall(k, band, p, frac, feats[k])
     return out
+
+
+def _decision_text(c: DiffuseCall, params: DetectParams) -> str:
+    """How the band of a diffuse call was chosen (for the reading's ``extra``)."""
+    top = int(np.argmax(c.probabilities))
+    if c.band == top:
+        return "most probable band"
+    if top > 0:
+        return "most probable band, grade 4-6 chosen by the extent stage"
+    return f"study above the <= 3 threshold, p(no diffuse) < {params.diffuse_extended_p0}"
 
 
 def uptake_centroid(va: ViewAnalysis, key: str, params: DetectParams) -> tuple[float, float] | None:
@@ -670,8 +739,7 @@ def diffuse_hotspots(
             id=f"h{n0 + len(out) + 1}", segment=key, pattern="diffuse", confidence=float(1.0 - c.probabilities[0]),
             locations=locs, area_mm2=c.fraction * area, category="bone", diffuse_fraction=c.fraction,
             extra={"method": "ordinal model", "band_probabilities": [round(float(x), 4) for x in c.probabilities],
-                   "decision": ("most probable band" if c.band == int(np.argmax(c.probabilities))
-                                else f"study above the <= 3 threshold, p(no diffuse) < {params.diffuse_extended_p0}"),
+                   "decision": _decision_text(c, params),
                    "features": {k: round(v, 4) for k, v in c.features.items()}},
         ))
     return out

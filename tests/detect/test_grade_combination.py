@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,14 @@ def test_faint_candidates_raise_a_segment_only_with_evidence(diffuse_sim: Any, m
     with_c = diffuse_calls(views, n_foci, DEFAULT_PARAMS, candidate_confidence=conf)
     without = diffuse_calls(views, {}, DEFAULT_PARAMS, candidate_confidence={})
     assert set(with_c) == set(without)
-    assert all(with_c[k].band >= without[k].band for k in with_c)
+    # diffuse or not is the monotone ordinal model's call: dropping candidates never adds one
+    assert all(with_c[k].band > 0 for k in with_c if without[k].band > 0)
+    # the ordinal bands themselves are monotone (the extent stage, session 7, re-chooses grade 4-6
+    # among diffuse segments and is not monotone in the candidates)
+    ordinal = replace(load_model(DEFAULT_PARAMS.diffuse_model_file), extent=None)
+    o_with = diffuse_calls(views, n_foci, DEFAULT_PARAMS, ordinal, conf)
+    o_without = diffuse_calls(views, {}, DEFAULT_PARAMS, ordinal, {})
+    assert all(o_with[k].band >= o_without[k].band for k in o_with)
     # the detector's diffuse findings are exactly the calls with the candidates' confidences
     called = {h.segment for h in det.hotspots if h.pattern == "diffuse"}
     assert called == {k for k, c in with_c.items() if c.band > 0}

@@ -26,6 +26,12 @@ _E = VIEW_FEATURES.index("end_hi")
 _LIMBS = [k for k in SIOPEN_KEYS if k in CONTRALATERAL]
 
 
+def _with_end(value: float) -> np.ndarray:
+    v = np.zeros(len(VIEW_FEATURES))
+    v[_E] = value
+    return v
+
+
 def _end_hi(det: Any) -> dict[str, float]:
     per_view = [view_features(va, DEFAULT_PARAMS) for _, _, va in det.views.values()]
     return {k: float(np.mean([f[k][_E] for f in per_view if k in f])) for k in SIOPEN_KEYS
@@ -49,9 +55,9 @@ def test_limb_end_uptake_marks_diffusely_involved_limbs_not_clean_ones(
     for k in clean:
         assert e[k] < np.log(2.0), (k, e[k])
     # the model input is the positive part, on limbs only
-    f = segment_features([{k: np.r_[np.zeros(len(VIEW_FEATURES) - 1), -0.5] for k in SIOPEN_KEYS}], {})
+    f = segment_features([{k: _with_end(-0.5) for k in SIOPEN_KEYS}], {})
     assert all(f[k]["end_hi_limb"] == 0.0 for k in SIOPEN_KEYS)
-    f = segment_features([{k: np.r_[np.zeros(len(VIEW_FEATURES) - 1), 1.5] for k in SIOPEN_KEYS}], {})
+    f = segment_features([{k: _with_end(1.5) for k in SIOPEN_KEYS}], {})
     assert all(f[k]["end_hi_limb"] == (1.5 if k in CONTRALATERAL else 0.0) for k in SIOPEN_KEYS)
 
 
