@@ -110,3 +110,18 @@ def test_light_values_equal_pydicom(nm_dicom: Path, sample_dicom: Path) -> None:
         n += _compare(fast, pydicom.dcmread(path), path.name)
         no_fallback += fast.loaded_dataset is None  # every value, items included, decoded here
     assert n > 1000 and no_fallback >= 15
+
+
+def test_loading_a_plain_study_imports_no_pydicom(sample_dicom: Path) -> None:
+    """A fresh process loads the phantom sample study without importing pydicom (its import is
+    ~0.3 s CPU, most of a first napari session's load on a small study)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mibgkit; s = mibgkit.load(sys.argv[1])[0];"
+        "print(len(s.views), 'pydicom' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(sample_dicom / "oligo")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "False"]
