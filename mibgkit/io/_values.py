@@ -171,7 +171,8 @@ Elements = dict[int, Any]  # tag -> RawDataElement, pydicom DataElement, or Ligh
 
 def _parse_items(buf: bytes, implicit: bool) -> list[Elements] | None:
     """The items of a little-endian SQ value as {tag: (VR, bytes)}, without pydicom
-    ``Dataset`` objects; None for layouts left to pydicom (undefined-length elements)."""
+    ``Dataset`` objects (a nested undefined-length sequence is kept whole, its end found);
+    None for layouts left to pydicom (other undefined-length elements, malformed items)."""
     items: list[Elements] = []
     pos, end = 0, len(buf)
     try:
@@ -214,7 +215,16 @@ def _parse_elements(buf: bytes, pos: int, stop: int | None, implicit: bool) -> t
             vr = _VR_NAMES.get(vr_bytes) or vr_bytes.decode("ascii")
             if vr in _LONG_LENGTH_VRS:
                 length, start = _LONG.unpack_from(buf, pos + 8)[0], pos + 12
-        if length == _UNDEFINED or start + length > end:
+        if length == _UNDEFINED:  # a nested sequence of undefined length: kept whole, as at top level
+            if (vr or _dictionary_vr(tag)) != "SQ":
+                return None
+            seq_end = _undefined_end(buf, start, implicit)
+            if seq_end is None or seq_end > end:
+                return None
+            elements[tag] = (vr, buf[start:seq_end])
+            pos = seq_end
+            continue
+        if start + length > end:
             return None
         elements[tag] = (vr, buf[start : start + length])
         pos = start + length

@@ -28,6 +28,8 @@ __all__ = ["KEY_ENV", "key_path", "load_key", "patient_key"]
 
 KEY_ENV = "MIBGKIT_KEY"
 _cache: dict[str, bytes] = {}
+# key per (XDG_CONFIG_HOME, HOME): skips building the key path (Path.home(), ~0.1 ms) on every object loaded
+_by_env: dict[tuple[str | None, str | None], bytes] = {}
 
 
 def key_path() -> Path:
@@ -41,9 +43,14 @@ def load_key() -> bytes:
     env = os.environ.get(KEY_ENV)
     if env:
         return env.encode("utf-8")
+    where = (os.environ.get("XDG_CONFIG_HOME"), os.environ.get("HOME"))
+    cached = _by_env.get(where)
+    if cached is not None:
+        return cached
     path = key_path()
     cached = _cache.get(str(path))
     if cached is not None:
+        _by_env[where] = cached
         return cached
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +62,7 @@ def load_key() -> bytes:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32) + "\n")
     key = path.read_text().strip().encode("utf-8")
-    _cache[str(path)] = key
+    _cache[str(path)] = _by_env[where] = key
     return key
 
 

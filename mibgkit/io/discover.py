@@ -90,6 +90,8 @@ def discover(paths: PathInput) -> tuple[list[str], list[SkippedFile]]:
             files.append(str(p))
         else:
             skipped.append(SkippedFile(str(p), "NotFound: no such file or folder"))
+    if len(files) < 2:  # nothing to deduplicate (one file: no realpath)
+        return files, skipped
     seen: set[str] = set()
     unique = []
     for f in files:

@@ -19,7 +19,7 @@ import numpy as np
 
 from mibgkit.errors import DicomReadError, GeometryError, MibgkitError, MixedSeriesError
 from mibgkit.io.discover import PathInput, discover
-from mibgkit.io.headers import Header, read_and_classify
+from mibgkit.io.headers import Header, light_headers, read_and_classify
 from mibgkit.io.meta import merge_info, study_info
 from mibgkit.io.model import SkippedFile, Study, StudyCollection, StudyInfo, ViewName, Volume
 from mibgkit.io.pixels import DEFAULT_MAX_PIXEL_BYTES, decode_frames
@@ -177,7 +177,8 @@ def load(
     if assume_view not in (None, "ANT", "POST"):
         raise ValueError(f"assume_view must be None, 'ANT' or 'POST', not {assume_view!r}")
     strict = _single_file(paths) if strict is None else strict
-    headers, skipped = load_headers(paths, strict=strict)
+    with light_headers():  # plain files parsed without pydicom: same values, kinds and errors
+        headers, skipped = load_headers(paths, strict=strict)
     return studies_from_headers(
         headers, skipped, assume_view=assume_view, strict=strict, max_pixel_bytes=max_pixel_bytes
     )

@@ -14,6 +14,7 @@ Two layouts:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,11 +41,16 @@ def _vector(hv: HeaderValues, keyword: str, n: int, what: str, path: str) -> np.
 
 def _axes(iop: np.ndarray, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     row, col = iop[:3], iop[3:]
-    if abs(np.linalg.norm(row) - 1) > 0.01 or abs(np.linalg.norm(col) - 1) > 0.01 or abs(row @ col) > 0.01:
+    r0, r1, r2, c0, c1, c2 = iop.tolist()  # 3-vector checks in plain Python (numpy's per-call cost dominates)
+    if (
+        abs(math.sqrt(r0 * r0 + r1 * r1 + r2 * r2) - 1) > 0.01
+        or abs(math.sqrt(c0 * c0 + c1 * c1 + c2 * c2) - 1) > 0.01
+        or abs(r0 * c0 + r1 * c1 + r2 * c2) > 0.01
+    ):
         raise GeometryError(
             f"Image Orientation (Patient) {iop.tolist()} is not two orthonormal vectors", path
         )
-    normal = np.cross(row, col)
+    normal = np.array([r1 * c2 - r2 * c1, r2 * c0 - r0 * c2, r0 * c1 - r1 * c0])  # np.cross, same arithmetic
     return row, col, normal / np.linalg.norm(normal)
 
 
@@ -113,7 +119,7 @@ def volume_from_multiframe(header: Header, frames: np.ndarray) -> Volume:
         origin_lps=(float(position[0]), float(position[1]), float(position[2])),
         direction=np.column_stack([row, col, slice_axis]),
         modality=header.modality or "NM",
-        sources=[StoredFrame(path, header.sop_instance_uid, int(i) + 1, (rows, cols)) for i in order],
+        sources=[StoredFrame(path, header.sop_instance_uid, i + 1, (rows, cols)) for i in order.tolist()],
         series_instance_uid=header.series_uid,
         frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "") or "") or None,
         series_description=str(ds.get("SeriesDescription", "") or ""),

@@ -15,7 +15,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from mibgkit.io import load
-from mibgkit.io._values import HeaderValues
+from mibgkit.io._values import HeaderValues, read_light
 from mibgkit.io.inventory import inventory_rows
 
 
@@ -86,4 +86,42 @@ def test_inventory_parses_each_file_once(nm_dicom: Path) -> None:
     assert _dcmread_calls(lambda: rows.extend(inventory_rows(folder, verify=True))) == n_dicom
     ok = [r for r in rows if r["status"] == "ok"]
     assert len(ok) == n_dicom and all(r["views"] or r["dynamics"] for r in ok)  # verified, not just listed
-    assert _dcmread_calls(lambda: load(folder)) == n_dicom
+    # load parses these plain Explicit VR Little Endian files itself (read_light): no dcmread at all
+    assert _dcmread_calls(lambda: load(folder)) == 0
+
+
+def test_load_parses_plain_files_without_pydicom_and_compressed_ones_once(nm_dicom: Path) -> None:
+    files = _dicom_files(nm_dicom)
+    light = [p for p in files if read_light(str(p)) is not None]
+    # every uncompressed and RLE file, including those with nested undefined-length sequences
+    # (Energy Window Range inside Energy Window Information, in the nmqc and linaqa files)
+    assert {p.name for p in light} >= {"Spatial_Resol_X.dcm", "UNIFORMIDAD_1.dcm", "MaxCountRate.dcm", "NM1_RLE"}
+    assert _dcmread_calls(lambda: [load(p) for p in light]) == 0
+    compressed = [p for p in files if p not in light]
+    assert len(compressed) == 4 and _dcmread_calls(lambda: [load(p) for p in compressed]) == 4
+
+
+def test_light_values_equal_pydicom(nm_dicom: Path, sample_dicom: Path) -> None:
+    n, no_fallback = 0, 0
+    for path in _dicom_files(nm_dicom, sample_dicom):
+        fast = read_light(str(path))
+        if fast is None:
+            continue
+        n += _compare(fast, pydicom.dcmread(path), path.name)
+        no_fallback += fast.loaded_dataset is None  # every value, items included, decoded here
+    assert n > 1000 and no_fallback >= 15
+
+
+def test_loading_a_plain_study_imports_no_pydicom(sample_dicom: Path) -> None:
+    """A fresh process loads the phantom sample study without importing pydicom (its import is
+    ~0.3 s CPU, most of a first napari session's load on a small study)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mibgkit; s = mibgkit.load(sys.argv[1])[0];"
+        "print(len(s.views), 'pydicom' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(sample_dicom / "oligo")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "False"]
