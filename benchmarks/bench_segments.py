@@ -428,7 +428,7 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
     """
     from scipy import ndimage as ndi
 
-    from mibgkit.anatomy.planar import fit_image
+    from mibgkit.anatomy.planar import fit_image, pair_shift, shift_array
     from mibgkit.anatomy.warp import BodyFrame, limb_frame_to_image
     from mibgkit.segments import bone_to_siopen
 
@@ -447,6 +447,14 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
     for seed in seeds:
         c = load_case(seed, cache)
         gm = _pair_geomean(c)
+        # the POST truth lies in the POST pass's own frame (the simulated passes are offset by
+        # up to 2 px); the mapper renders POST in the ANT frame and shifts it back by the
+        # pair shift, so the POST truth is learned moved onto ANT by that same shift (before
+        # session 7 it was read unshifted: a random +-2 px row / +-1 px column blur of the
+        # POST regions)
+        shift = pair_shift(np.clip(c["img_ANT"].astype(float), 0, None), np.clip(c["img_POST"].astype(float), 0, None))
+        groups = {"ANT": c["groups_ANT"], "POST": shift_array(c["groups_POST"], shift)}
+        truth = {"ANT": c["truth_ANT"], "POST": shift_array(c["truth_POST"], shift)}
         try:
             fit = fit_image(gm, tuple(c["meta"]["spacing"]), c["meta"]["age"])
         except Exception as exc:  # a failed fit is reported, not learned from
@@ -462,12 +470,12 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
             inside = (r >= 0) & (r < gm.shape[0]) & (col >= 0) & (col < gm.shape[1])
             for v in ("ANT", "POST"):
                 g = np.zeros(su.shape[0], np.int64)
-                g[inside] = c[f"groups_{v}"][r[inside], col[inside]]
+                g[inside] = groups[v][r[inside], col[inside]]
                 accum[v] += np.bincount(np.arange(g.size) * n_cls + g, minlength=g.size * n_cls).reshape(
                     s_ax.size, u_ax.size, n_cls).transpose(2, 0, 1)
         # limb frames: once per case and per view (this block sat inside the body-frame
         # loop above and saw only its last view, so --build-arm-atlas lost the ANT polygons)
-        for v in ("ANT", "POST"):
+        for v in (() if trunk_only else ("ANT", "POST")):
             for limb, (right, left, _) in LIMBS.items():
                 for side, labs in (("right", right), ("left", left)):
                     joints = (fit.arms if limb == "arm" else fit.legs)[side].joints
@@ -480,7 +488,7 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
                         c2 = np.round(rc2[:, 1]).astype(int)
                         ok = (r2 >= 0) & (r2 < gm.shape[0]) & (c2 >= 0) & (c2 < gm.shape[1])
                         lab = np.zeros(tw.shape[0], np.int64)
-                        tv = c[f"truth_{v}"][r2[ok], c2[ok]]
+                        tv = truth[v][r2[ok], c2[ok]]
                         lab[ok] = np.where(tv == labs[0], 1, np.where(tv == labs[1], 2, np.where(tv > 0, 3, 0)))
                         lacc[(limb, k, v)] += np.eye(4)[lab].T.reshape(4, t_ax.size, w_ax.size)
         n_ok += 1
@@ -508,7 +516,7 @@ def build_atlas(seeds: list[int], cache: Path, arms_only: bool = False, arm_dist
     # guard: every view must have learned its humerus (and, with arm_distal, forearm/hand) regions
     lost = [f"{v} {limb} {k}" for (limb, k, v) in lacc if (limb == "leg" or k == 0 or arm_distal)
             and not any(it["limb"] == limb and it["seg"] == k and it["regions"] for it in limb_regions[v])]
-    if lost:
+    if lost and not trunk_only:
         raise SystemExit(f"limb regions not learned ({', '.join(lost)}): atlas not written")
     path = REPO / "mibgkit" / "data" / "atlas_planar.json"
     data = json.loads(path.read_text())

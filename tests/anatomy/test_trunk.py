@@ -139,7 +139,12 @@ def test_mapped_spine_width_follows_the_phantom_vertebrae(trunk_maps, phantom_si
 def test_trunk_regions_learned_in_the_true_frame_reproduce_the_vertebrae(pair_fit, phantom_sim):
     """Placed at the phantom's own trunk levels and axis, the trunk atlas (learned in the
     phantom's true frame, session 6) matches the projected vertebrae and ribs closely; the
-    atlas learned in the fitted frame reached 0.914 / 0.856 (spine ANT / POST) here."""
+    atlas learned in the fitted frame reached 0.914 / 0.856 (spine ANT / POST) here.
+
+    POST too: since session 7 the POST regions are learned from the POST truth moved onto
+    the ANT frame by the pair shift (the simulated passes are offset by up to 2 px), as the
+    mapper paints them; learned unshifted, POST reached only 0.867 (spine) / 0.864 (cage)
+    here, against 0.931 / 0.913 now."""
     import copy
 
     an = phantom_sim.patient.anatomy
@@ -162,5 +167,5 @@ def test_trunk_regions_learned_in_the_true_frame_reproduce_the_vertebrae(pair_fi
         truth = phantom_sim.truth.labels[view]
         for key in ("spine", "thoracic_cage"):
             got[view, key] = _dice(lab == label_of(key), truth == label_of(key))
-    assert got["ANT", "spine"] > 0.92 and got["POST", "spine"] > 0.86, got
-    assert got["ANT", "thoracic_cage"] > 0.915 and got["POST", "thoracic_cage"] > 0.855, got
+    assert got["ANT", "spine"] > 0.92 and got["POST", "spine"] > 0.90, got
+    assert got["ANT", "thoracic_cage"] > 0.915 and got["POST", "thoracic_cage"] > 0.89, got
