@@ -808,7 +808,8 @@ def report(res: dict[str, Any], seeds: list[int], nm1_time: float | None) -> str
               "| counted | mapper, exact | mapper, within 8 mm | truth map, exact (ceiling) | truth map, within 8 mm (ceiling) |",
               "|---|---|---|---|---|",
               f"| per view ({total} lesion-views) | {pct(hits, total)} | {pct(th, total)} | {pct(ceil, total)} | {pct(tc, total)} |",
-              f"| in ANT or POST ({at} lesions) | {pct(ah, at)} | {pct(tah, at)} | {pct(ac, at)} | {pct(tac, at)} |",
+              f"| in ANT or POST ({at} lesions) | {pct(ah, at)} | {pct(tah, at)} ({tah} of {at}, {100.0 * tah / max(at, 1):.2f} %) "
+              f"| {pct(ac, at)} | {pct(tac, at)} |",
               *[f"| in ANT or POST, {kind} lesions only ({v[1]}{_kinds_of(res)}) | {pct(v[3], v[1])} "
                 f"| {pct(v[0], v[1])} | {pct(v[4], v[1])} | {pct(v[2], v[1])} |"
                 for kind, v in sorted(res.get("lesions_by_kind", {}).items())],
