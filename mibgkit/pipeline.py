@@ -17,7 +17,7 @@ from mibgkit.anatomy.model import StudySegmentMaps
 from mibgkit.detect.detector import Detection, MapsLike, detect_study
 from mibgkit.detect.params import DEFAULT_PARAMS, DetectParams
 from mibgkit.errors import DicomReadError, MixedSeriesError
-from mibgkit.io.model import Study, ViewName
+from mibgkit.io.model import Study, ViewName, require_study
 from mibgkit.scoring.reading import Reading
 
 __all__ = ["ScoreResult", "run_study", "score_study", "score", "load_one", "map_study"]
@@ -132,7 +132,13 @@ def run_study(
     Returns
     -------
     ScoreResult
+
+    Raises
+    ------
+    TypeError
+        When ``study`` is not one Study (e.g. the collection :func:`mibgkit.load` returns).
     """
+    study = require_study(study, "run_study")
     p = params or DEFAULT_PARAMS
     t0 = time.perf_counter()
     used_maps: MapsLike = maps if maps is not None else map_study(study)

@@ -113,3 +113,18 @@ def test_cli_failure_is_one_line(tmp_path):
     lines = [ln for ln in proc.stderr.strip().splitlines() if ln]
     assert len(lines) == 1 and "error" in lines[0] and "Traceback" not in proc.stderr
     assert not (tmp_path / "o" / "reading.json").exists()
+
+
+def test_a_collection_instead_of_a_study_says_what_to_pass(oligo: Path) -> None:
+    """`mibgkit.load` returns a collection; handing it to the pipeline names the fix."""
+    import mibgkit
+    from mibgkit.pipeline import run_study
+
+    studies = mibgkit.load(oligo)
+    assert len(studies) == 1
+    for fn in (run_study, mibgkit.map_segments):
+        with pytest.raises(TypeError, match=r"StudyCollection of 1 study .*mibgkit.load\(path\)\[0\]"):
+            fn(studies)
+    with pytest.raises(TypeError, match="got str"):
+        run_study(str(oligo))  # type: ignore[arg-type]
+    assert run_study(studies[0]).reading.siopen_total >= 0

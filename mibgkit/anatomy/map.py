@@ -13,7 +13,7 @@ from mibgkit.anatomy.spect import (
 )
 from mibgkit.anatomy.spot import MIN_MATCH, match_spot, transfer_map
 from mibgkit.errors import MappingError
-from mibgkit.io.model import PlanarView, Study, Volume
+from mibgkit.io.model import PlanarView, Study, Volume, require_study
 
 __all__ = ["map_segments", "unmapped_reason"]
 
@@ -206,7 +206,10 @@ def map_segments(study: Study, age_years: float | None = None) -> StudySegmentMa
     MappingError
         When nothing in the study can be mapped (the first view's or volume's reason,
         naming its file).
+    TypeError
+        When ``study`` is not one Study (e.g. the collection :func:`mibgkit.load` returns).
     """
+    study = require_study(study, "map_segments")
     age = age_years if age_years is not None else study.info.patient_age_years
     out = StudySegmentMaps()
     errors: list[MappingError] = []

@@ -35,6 +35,7 @@ __all__ = [
     "Study",
     "SkippedFile",
     "StudyCollection",
+    "require_study",
 ]
 
 ViewName = Literal["ANT", "POST", "UNKNOWN"]
@@ -400,3 +401,34 @@ class StudyCollection(list):  # list[Study]
     def __init__(self, studies: list[Study] | None = None, skipped: list[SkippedFile] | None = None):
         super().__init__(studies or [])
         self.skipped: list[SkippedFile] = list(skipped or [])
+
+
+def require_study(obj: object, where: str) -> Study:
+    """Return ``obj`` if it is one :class:`Study`, else raise a TypeError that says what to pass.
+
+    Parameters
+    ----------
+    obj : object
+        What the caller was given.
+    where : str
+        The function's name, for the message.
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    TypeError
+        ``obj`` is not a Study (a :class:`StudyCollection` from :func:`mibgkit.load` names
+        how many studies it holds and how to pick one).
+    """
+    if isinstance(obj, Study):
+        return obj
+    if isinstance(obj, StudyCollection):
+        raise TypeError(
+            f"{where} takes one Study, got the StudyCollection of {len(obj)} "
+            f"stud{'y' if len(obj) == 1 else 'ies'} that mibgkit.load returns: pass one of them, e.g. "
+            "mibgkit.load(path)[0]"
+        )
+    raise TypeError(f"{where} takes one Study (from mibgkit.load), got {type(obj).__name__}")
