@@ -27,9 +27,9 @@ from pathlib import Path
 __all__ = ["KEY_ENV", "key_path", "load_key", "patient_key"]
 
 KEY_ENV = "MIBGKIT_KEY"
-_cache: dict[str, bytes] = {}
-# key per (XDG_CONFIG_HOME, HOME): skips building the key path (Path.home(), ~0.1 ms) on every object loaded
-_by_env: dict[tuple[str | None, str | None], bytes] = {}
+# key per (XDG_CONFIG_HOME, HOME), the two variables key_path() depends on: no path is built
+# (Path.home(), ~0.1 ms) for every object loaded
+_cache: dict[tuple[str | None, str | None], bytes] = {}
 
 
 def key_path() -> Path:
@@ -44,14 +44,10 @@ def load_key() -> bytes:
     if env:
         return env.encode("utf-8")
     where = (os.environ.get("XDG_CONFIG_HOME"), os.environ.get("HOME"))
-    cached = _by_env.get(where)
+    cached = _cache.get(where)
     if cached is not None:
         return cached
     path = key_path()
-    cached = _cache.get(str(path))
-    if cached is not None:
-        _by_env[where] = cached
-        return cached
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -62,7 +58,7 @@ def load_key() -> bytes:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32) + "\n")
     key = path.read_text().strip().encode("utf-8")
-    _cache[str(path)] = _by_env[where] = key
+    _cache[where] = key
     return key
 
 
