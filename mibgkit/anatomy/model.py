@@ -47,6 +47,11 @@ class SegmentMap:
         How the map was made: ``"atlas"`` (the atlas fitted to this view's landmarks,
         alone or as an ANT/POST pair) or ``"registered"`` (a spot view located on the
         study's whole-body view, whose map was carried over, :mod:`mibgkit.anatomy.spot`).
+    lookup_labels : ndarray of shape (rows, cols), uint8, optional
+        The label map the point lookup :meth:`nearest_segment` reads, when it differs from
+        ``labels``: the atlas mapper bridges the short gaps of the spinal column
+        (rib crossings, intervertebral spaces: their 1-3 px bands are placed to within the
+        trunk registration's error, :mod:`mibgkit.anatomy.gaps`). None: ``labels``.
     """
 
     labels: np.ndarray
@@ -58,6 +63,7 @@ class SegmentMap:
     body_mask: np.ndarray | None = None
     curie_labels: np.ndarray | None = None
     method: str = "atlas"
+    lookup_labels: np.ndarray | None = None
 
     def mask(self, key: str) -> np.ndarray:
         """Boolean mask of one segment."""
@@ -83,7 +89,9 @@ class SegmentMap:
         A lesion centre often sits just outside the mapped footprint of its bone (the
         atlas is smooth, the bone edge is not, and a lesion can bulge out of the
         cortex); detection should assign hot spots with this lookup rather than with
-        :meth:`segment_at`. Inside bone it returns the same as :meth:`segment_at`.
+        :meth:`segment_at`. It reads ``lookup_labels`` when set (a point in a short gap
+        of the mapped spinal column is spine), else ``labels``; inside bone of ``labels``
+        it returns the same as :meth:`segment_at` except in such a gap.
 
         Parameters
         ----------
@@ -100,35 +108,42 @@ class SegmentMap:
         """
         nearest = self._nearest()
         dist, idx = nearest
+        lab = self._lookup()
         r, c = int(round(row)), int(round(col))
-        rows, cols = self.labels.shape
+        rows, cols = lab.shape
         if 0 <= r < rows and 0 <= c < cols:
-            if self.labels[r, c]:
-                return SIOPEN_KEYS[int(self.labels[r, c]) - 1]
+            if lab[r, c]:
+                return SIOPEN_KEYS[int(lab[r, c]) - 1]
             if not np.isfinite(dist[r, c]) or dist[r, c] > max_mm:
                 return None
             rr, cc = idx[0][r, c], idx[1][r, c]
-            return SIOPEN_KEYS[int(self.labels[rr, cc]) - 1]
+            return SIOPEN_KEYS[int(lab[rr, cc]) - 1]
         # outside the image: nearest labelled pixel on the clipped position, plus the overshoot
         rc, ccl = min(max(r, 0), rows - 1), min(max(c, 0), cols - 1)
         over = float(np.hypot((r - rc) * self.pixel_spacing_mm[0], (c - ccl) * self.pixel_spacing_mm[1]))
         if not np.isfinite(dist[rc, ccl]) or dist[rc, ccl] + over > max_mm:
             return None
         rr, cc = idx[0][rc, ccl], idx[1][rc, ccl]
-        return SIOPEN_KEYS[int(self.labels[rr, cc]) - 1]
+        return SIOPEN_KEYS[int(lab[rr, cc]) - 1]
+
+    def _lookup(self) -> np.ndarray:
+        """The label map of the point lookups (``lookup_labels`` if it fits, else ``labels``)."""
+        lk = self.lookup_labels
+        return lk if lk is not None and lk.shape == self.labels.shape else self.labels
 
     def _nearest(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Distance (mm) to the nearest labelled pixel and its index, cached per label array."""
-        key = (id(self.labels), self.labels.shape, int(self.labels.sum(dtype=np.int64)))
+        lab = self._lookup()
+        key = (id(lab), lab.shape, int(lab.sum(dtype=np.int64)))
         cached = self.__dict__.get("_nearest_cache")
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
         from scipy import ndimage as ndi
 
-        bg = self.labels == 0
+        bg = lab == 0
         if bg.all():
-            dist = np.full(self.labels.shape, np.inf)
-            idx = (np.zeros(self.labels.shape, np.intp), np.zeros(self.labels.shape, np.intp))
+            dist = np.full(lab.shape, np.inf)
+            idx = (np.zeros(lab.shape, np.intp), np.zeros(lab.shape, np.intp))
         else:
             dist, ind = ndi.distance_transform_edt(bg, sampling=self.pixel_spacing_mm, return_indices=True)
             idx = (ind[0], ind[1])

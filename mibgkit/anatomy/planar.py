@@ -10,6 +10,7 @@ from skimage.draw import polygon as draw_polygon
 
 from mibgkit.anatomy.atlas import LimbBone, LimbRegion, atlas_regions, limb_bones, limb_regions, proportions
 from mibgkit.anatomy.curie import curie_label_of_bone
+from mibgkit.anatomy.gaps import bridge_spine_gaps
 from mibgkit.anatomy.landmarks import BodyFit, body_outline, fit_body, refit_arms
 from mibgkit.anatomy.levels import refine_trunk
 from mibgkit.anatomy.model import Landmark, SegmentMap
@@ -321,9 +322,12 @@ def _segment_map(fit: BodyFit, view: str, spacing: tuple[float, float], shift: t
     missing = tuple(k for k in SIOPEN_KEYS if painted.inside_fraction[k] < VISIBLE_FRACTION)
     core = [lm.confidence for lm in landmarks if lm.name in ("head_top", "neck", "shoulder", "crotch", "sole")]
     confidence = float(np.mean(core)) if core else 0.0
+    # point lookups read across the short gaps of the spinal column (mibgkit.anatomy.gaps)
+    lookup = bridge_spine_gaps(labels, spacing[0])
     return SegmentMap(
         labels=labels, view=view, pixel_spacing_mm=spacing, landmarks=landmarks,
         missing=missing, confidence=confidence, body_mask=mask, curie_labels=curie,
+        lookup_labels=lookup if lookup is not labels else None,
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from mibgkit.anatomy.gaps import bridge_spine_gaps
 from mibgkit.anatomy.model import Landmark, SegmentMap
 from mibgkit.io.model import PlanarView
 from mibgkit.segments import SIOPEN_KEYS, label_of
@@ -203,5 +204,7 @@ def transfer_map(spot: PlanarView, match: SpotMatch, wb_map: SegmentMap) -> Segm
         if 0 <= r < h and 0 <= c < w:
             landmarks.append(Landmark(lm.name, r, c, lm.confidence))
     conf = float(wb_map.confidence * np.clip(match.score, 0.0, 1.0))
+    lookup = bridge_spine_gaps(labels, spot.pixel_spacing_mm[0])  # as the whole-body map's lookups
     return SegmentMap(labels=labels, view=spot.view, pixel_spacing_mm=spot.pixel_spacing_mm, landmarks=landmarks,
-                      missing=missing, confidence=conf, body_mask=body, curie_labels=curie, method="registered")
+                      missing=missing, confidence=conf, body_mask=body, curie_labels=curie, method="registered",
+                      lookup_labels=lookup if lookup is not labels else None)
