@@ -48,7 +48,8 @@ class SegmentMap:
         alone or as an ANT/POST pair) or ``"registered"`` (a spot view located on the
         study's whole-body view, whose map was carried over, :mod:`mibgkit.anatomy.spot`).
     lookup_labels : ndarray of shape (rows, cols), uint8, optional
-        The label map the point lookup :meth:`nearest_segment` reads, when it differs from
+        The label map the point lookups (:meth:`segment_at`, :meth:`nearest_segment`, the
+        segment of a detected focus) read, when it differs from
         ``labels``: the atlas mapper bridges the short gaps of the spinal column
         (rib crossings, intervertebral spaces: their 1-3 px bands are placed to within the
         trunk registration's error, :mod:`mibgkit.anatomy.gaps`). None: ``labels``.
@@ -76,11 +77,16 @@ class SegmentMap:
         return {k: float(counts[i + 1]) * px for i, k in enumerate(SIOPEN_KEYS)}
 
     def segment_at(self, row: float, col: float) -> str | None:
-        """Segment key at a normalized position, or None outside bone."""
+        """Segment key at a normalized position, or None outside bone.
+
+        Reads ``lookup_labels`` when set, like every point lookup (a point in a short gap of
+        the mapped spinal column is spine); the label map itself keeps its gaps.
+        """
+        lab_map = self._lookup()
         r, c = int(round(row)), int(round(col))
-        if not (0 <= r < self.labels.shape[0] and 0 <= c < self.labels.shape[1]):
+        if not (0 <= r < lab_map.shape[0] and 0 <= c < lab_map.shape[1]):
             return None
-        lab = int(self.labels[r, c])
+        lab = int(lab_map[r, c])
         return SIOPEN_KEYS[lab - 1] if lab else None
 
     def nearest_segment(self, row: float, col: float, max_mm: float = 8.0) -> str | None:

@@ -238,10 +238,24 @@ def _ap_log_ratio(f: FusedCandidate) -> float:
     return float(np.log((f.ant_at.excess + 1.0) / (f.post_at.excess + 1.0)))
 
 
+def _gap_segment(segment: str, smap: SegmentMap, row: float, col: float) -> str:
+    """A focus's segment, or spine when its centre on the better view lies in a bridged gap
+    of the mapped spinal column (``SegmentMap.lookup_labels``: a rib crossing or an
+    intervertebral space of a few pixels, placed to within the registration's error)."""
+    lk = smap.lookup_labels
+    if lk is None or lk.shape != smap.labels.shape:
+        return segment
+    r, c = int(round(row)), int(round(col))
+    if not (0 <= r < lk.shape[0] and 0 <= c < lk.shape[1]) or lk[r, c] == smap.labels[r, c] or not lk[r, c]:
+        return segment
+    return SIOPEN_KEYS[int(lk[r, c]) - 1]
+
+
 def _bone_hotspot(f: FusedCandidate, det: Detection, by_index: dict[int, SegmentMap], p: DetectParams,
                   n: int) -> Hotspot:
     b = f.best
-    segment = SIOPEN_KEYS[f.label - 1]
+    i_view, pv_b, va_b = det.views[b.view]
+    segment = _gap_segment(SIOPEN_KEYS[f.label - 1], by_index[i_view], b.row, b.col)
     locs, seen, zs = [], [], {}
     for c, m in ((f.ant, f.ant_at), (f.post, f.post_at)):
         meas = c or m
@@ -252,7 +266,6 @@ def _bone_hotspot(f: FusedCandidate, det: Detection, by_index: dict[int, Segment
         zs[meas.view] = round(float(meas.z), 2)
         if c is not None:
             seen.append(c.view)
-    i_view, pv_b, va_b = det.views[b.view]
     extra: dict[str, Any] = {"seen_on": seen, "z": zs, "ap_log_ratio": round(_ap_log_ratio(f), 3)}
     return Hotspot(
         id=f"h{n}", segment=segment, pattern="focal", status="proposed", source="auto",

@@ -57,7 +57,8 @@ def test_mapped_gaps_read_as_spine_for_points_only(pair_maps):
     crossings = np.argwhere(changed & (post.labels == CAGE))
     assert len(crossings) > 0
     for r, c in crossings:
-        assert post.segment_at(r, c) == "thoracic_cage" and bare.nearest_segment(r, c) == "thoracic_cage"
+        assert post.labels[r, c] == CAGE and bare.segment_at(r, c) == "thoracic_cage"
+        assert bare.nearest_segment(r, c) == "thoracic_cage" and post.segment_at(r, c) == "spine"
         assert post.nearest_segment(r, c) == "spine"
     # away from the gaps the lookup is unchanged
     keep = np.argwhere(~changed & (post.labels > 0))[::997]
