@@ -55,8 +55,19 @@ BEFORE: dict[str, float] = {
 }
 
 
-def simulate_case(seed: int) -> Any:
-    """Simulated study of one seed (cached)."""
+#: Extra tuning seeds of the confidence model (session 8), disjoint from both benchmarks (detection
+#: >= 10000, segments 1000-1119). They are simulated without the image cache (~90 MB per study on disk):
+#: ``--tune --seeds 0-179,260-499,2000-2549`` streams them through simulate -> map -> detect.
+EXTRA_TUNING = range(2000, 3000)
+
+
+def is_tuning_seed(seed: int) -> bool:
+    """Seeds the detection models may be fitted on: < 500 or ``EXTRA_TUNING``."""
+    return seed < 500 or seed in EXTRA_TUNING
+
+
+def simulate_case(seed: int, cache: bool = True) -> Any:
+    """Simulated study of one seed (cached unless ``cache`` is False and it is not cached yet)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     f = CACHE / f"{seed}.pkl"
     if f.exists():
@@ -69,6 +80,8 @@ def simulate_case(seed: int) -> Any:
     arms = "on_abdomen" if age < 2 else str(rng.choice(ARMS[:4]))
     patient = make_patient(age_years=age, sex=str(rng.choice(["F", "M"])), seed=seed, pattern=pattern, arms=arms)
     sim = simulate(patient, seed=seed, collimator="ME", spect=False)
+    if not cache:
+        return sim
     tmp = f.with_name(f"{f.name}.{os.getpid()}.tmp")  # atomic: parallel runs share the cache
     tmp.write_bytes(pickle.dumps(sim))
     os.replace(tmp, f)
@@ -175,28 +188,29 @@ def collect(seeds: list[int], params: DetectParams) -> dict[str, Any]:
     # Each study twice: on the phantom's true segment maps and on the project's mapper maps, so
     # the model sees the inputs it gets at run time (glands on a mapped skull, bone edges a few
     # mm off) as well as the exact ones the lesion-level FROC uses.
-    for s, source in [(s, src) for s in seeds for src in ("truth", "mapper")]:
-        sim = simulate_case(s)
-        maps = truth_maps(sim) if source == "truth" else map_study(sim.study)
-        det = detect_study(sim.study, maps, params)
-        spacing = float(sim.study.views[0].pixel_spacing_mm[0])
-        spots = truth_spots(sim, spacing)
-        countable = [i for i, t in enumerate(spots) if t.countable]
-        pos = candidate_positions(det)
-        diffuse_segs = {les.segment for les in sim.truth.lesions if les.kind == "diffuse"}
-        for k, f in enumerate(det.candidates):
-            m = match_study([pos[k]], [1.0], spots, TOL_MM / spacing)
-            hit_focal = m.hit_conf.size > 0 and m.hit_conf.max() > 0
-            on_any = m.fp_conf.size == 0
-            in_diffuse = bool(f.label) and SIOPEN_KEYS[f.label - 1] in diffuse_segs
-            xs.append(det.features[k])
-            ys.append(1 if hit_focal and f.label else 0)
-            train.append(not ((in_diffuse and not hit_focal) or (on_any and not hit_focal)))
-            study.append(s)
-            bone.append(bool(f.label))
-            fp.append(bool(f.label) and not on_any and not in_diffuse)
-            hits.append([n_les + int(j) for j in np.flatnonzero(m.hit_conf > 0)])
-        n_les += len(countable)
+    for s in seeds:
+        sim = simulate_case(s, cache=s not in EXTRA_TUNING)
+        for source in ("truth", "mapper"):
+            maps = truth_maps(sim) if source == "truth" else map_study(sim.study)
+            det = detect_study(sim.study, maps, params)
+            spacing = float(sim.study.views[0].pixel_spacing_mm[0])
+            spots = truth_spots(sim, spacing)
+            countable = [i for i, t in enumerate(spots) if t.countable]
+            pos = candidate_positions(det)
+            diffuse_segs = {les.segment for les in sim.truth.lesions if les.kind == "diffuse"}
+            for k, f in enumerate(det.candidates):
+                m = match_study([pos[k]], [1.0], spots, TOL_MM / spacing)
+                hit_focal = m.hit_conf.size > 0 and m.hit_conf.max() > 0
+                on_any = m.fp_conf.size == 0
+                in_diffuse = bool(f.label) and SIOPEN_KEYS[f.label - 1] in diffuse_segs
+                xs.append(det.features[k])
+                ys.append(1 if hit_focal and f.label else 0)
+                train.append(not ((in_diffuse and not hit_focal) or (on_any and not hit_focal)))
+                study.append(s)
+                bone.append(bool(f.label))
+                fp.append(bool(f.label) and not on_any and not in_diffuse)
+                hits.append([n_les + int(j) for j in np.flatnonzero(m.hit_conf > 0)])
+            n_les += len(countable)
     return {"x": np.array(xs), "y": np.array(ys), "train": np.array(train), "study": np.array(study),
             "bone": np.array(bone), "fp": np.array(fp), "hits": hits, "n_lesions": n_les}
 
@@ -267,8 +281,8 @@ def refit(npz: Path, params: DetectParams) -> None:
 
     d = np.load(npz)
     x, y, tr, st = d["x"], d["y"], d["train"].astype(bool), d["study"]
-    if int(st.max()) >= 500:
-        raise SystemExit("tuning features must come from seeds < 500")
+    if not all(is_tuning_seed(int(v)) for v in np.unique(st)):
+        raise SystemExit("tuning features must come from seeds < 500 or EXTRA_TUNING")
     gb = fit_boosted(x[tr], y[tr])
     info = {"seeds": [int(st.min()), int(st.max())], "n_studies": int(len(np.unique(st))), "candidates": int(tr.sum()), "positives": int(y[tr].sum()),
             "settings": GBT, "excluded": list(GBT_EXCLUDE), "increasing": list(GBT_INCREASING),
@@ -806,6 +820,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default=None,
                     help="explicit seed ranges instead of --seed0/--n, e.g. 0-179,260-499 (the confidence "
                          "model's tuning seeds: everything < 500 but the held-out 200-259)")
+    ap.add_argument("--gbt", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a boosting setting of GBT for --tune / --refit, e.g. max_depth=4")
     ap.add_argument("--mapper", action="store_true", help="score with the project's segment mapper")
     ap.add_argument("--min-confidence", type=float, default=None, help="operating point (default: the params')")
     ap.add_argument("--out", default=str(REPO / "docs" / "benchmarks" / "detect.md"))
@@ -831,9 +847,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.refit:
         refit(CACHE / "tune_features.npz", DEFAULT_PARAMS)
         return 0
+    for kv in args.gbt:
+        k, _, v = kv.partition("=")
+        if k not in GBT:
+            print(f"--gbt: unknown setting {k!r} (one of {', '.join(GBT)})", file=sys.stderr)
+            return 2
+        GBT[k] = type(GBT[k])(float(v))
     if args.tune:
-        if max(seeds) >= 500:
-            print("tuning seeds must be < 500", file=sys.stderr)
+        if not all(is_tuning_seed(s) for s in seeds):
+            print("tuning seeds must be < 500 or in 2000-2999", file=sys.stderr)
             return 2
         tune(seeds, DEFAULT_PARAMS)
         return 0
