@@ -19,15 +19,16 @@ CASES = [("sides", 8.0, 3411), ("sides", 15.0, 3412), ("abducted", 6.0, 3413), (
 
 
 def _fits(refine: bool) -> list[tuple]:
-    saved = landmarks._ACROSS_REFINE
+    saved, saved_line = landmarks._ACROSS_REFINE, landmarks._FOREARM_LINE
     out = []
     try:
         landmarks._ACROSS_REFINE = refine
+        landmarks._FOREARM_LINE = False  # the refinement alone (the forearm line follows it, session 8)
         for pose, age, seed in CASES:
             c = arm_phantom(pose, age, seed)
             out.append((fit_image(c["gm"], c["spacing"], age, halo=True), c["truth"], c["stature"]))
     finally:
-        landmarks._ACROSS_REFINE = saved
+        landmarks._ACROSS_REFINE, landmarks._FOREARM_LINE = saved, saved_line
     return out
 
 
