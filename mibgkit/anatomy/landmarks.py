@@ -1045,25 +1045,31 @@ def _hanging_arm(fit: BodyFit, mask: np.ndarray, shoulder: Point, sign: float) -
     return LimbFit(side, joints, conf, pose)
 
 
-def _across_offset(
-    counts: np.ndarray, mask: np.ndarray, p: np.ndarray, u: np.ndarray, H: float,
-) -> float | None:
-    """Offset (px, along the normal of unit direction ``u``) of the arm band's centre at ``p``.
-
-    The smoothed counts are sampled on a line through ``p`` perpendicular to ``u``; the
-    mask run through ``p`` bounds the band. None where the run is wider than
-    :data:`_ACROSS_MAX_WIDTH` of stature (the band merges with the trunk) or leaves the image.
-    """
+def _profile(p: np.ndarray, u: np.ndarray, H: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sample positions ``t`` (px, 0.5 px apart), points and their rounded rows / columns of
+    the profile through ``p`` perpendicular to unit ``u``, :data:`_ACROSS_HALF` of stature each way."""
     n = np.array([-u[1], u[0]])
     half = _ACROSS_HALF * H
     t = np.arange(-half, half + 0.25, 0.5)
     pts = p[None, :] + t[:, None] * n[None, :]
-    ri, ci = np.round(pts[:, 0]).astype(int), np.round(pts[:, 1]).astype(int)
-    ok = (ri >= 0) & (ri < mask.shape[0]) & (ci >= 0) & (ci < mask.shape[1])
-    if not ok.all():
-        return None
-    inside = mask[ri, ci]
+    return t, pts, np.round(pts[:, 0]).astype(int), np.round(pts[:, 1]).astype(int)
+
+
+def _run_centre(
+    counts: np.ndarray, mask: np.ndarray, t: np.ndarray, pts: np.ndarray, ri: np.ndarray, ci: np.ndarray,
+    ok: np.ndarray, H: float,
+) -> float | None:
+    """Count centre (px along the profile) of the mask run through the profile's middle.
+
+    Samples where ``ok`` is False are outside the body; a run that reaches such a sample or
+    the profile's ends (cut, or merged with the trunk), or is wider than
+    :data:`_ACROSS_MAX_WIDTH` of stature, gives None.
+    """
     k0 = len(t) // 2
+    if not ok[k0]:
+        return None
+    inside = np.zeros(len(t), bool)
+    inside[ok] = mask[ri[ok], ci[ok]]
     if not inside[k0]:
         return None
     lo = k0
@@ -1072,13 +1078,30 @@ def _across_offset(
     hi = k0
     while hi < len(t) - 1 and inside[hi + 1]:
         hi += 1
-    if lo == 0 or hi == len(t) - 1 or (t[hi] - t[lo]) > _ACROSS_MAX_WIDTH * H:
+    if lo == 0 or hi == len(t) - 1 or not (ok[lo - 1] and ok[hi + 1]) or (t[hi] - t[lo]) > _ACROSS_MAX_WIDTH * H:
         return None
     v = ndi.map_coordinates(counts, pts[lo:hi + 1].T, order=1)
     w = np.clip(v - float(v.min()), 0.0, None)
     if w.sum() <= 0:
         return None
     return float((w * t[lo:hi + 1]).sum() / w.sum())
+
+
+def _across_offset(
+    counts: np.ndarray, mask: np.ndarray, p: np.ndarray, u: np.ndarray, H: float,
+) -> float | None:
+    """Offset (px, along the normal of unit direction ``u``) of the arm band's centre at ``p``.
+
+    The smoothed counts are sampled on a line through ``p`` perpendicular to ``u``; the
+    mask run through ``p`` bounds the band. None where the run is wider than
+    :data:`_ACROSS_MAX_WIDTH` of stature (the band merges with the trunk) or the profile
+    leaves the image.
+    """
+    t, pts, ri, ci = _profile(p, u, H)
+    ok = (ri >= 0) & (ri < mask.shape[0]) & (ci >= 0) & (ci < mask.shape[1])
+    if not ok.all():
+        return None
+    return _run_centre(counts, mask, t, pts, ri, ci, ok, H)
 
 
 def _refine_across(
@@ -1132,32 +1155,9 @@ def _band_centre(
     outside the body, and a run that ends at the field edge or the profile's ends (cut,
     or merged with the trunk) gives None.
     """
-    n = np.array([-u[1], u[0]])
-    half = _ACROSS_HALF * H
-    t = np.arange(-half, half + 0.25, 0.5)
-    pts = p[None, :] + t[:, None] * n[None, :]
-    ri, ci = np.round(pts[:, 0]).astype(int), np.round(pts[:, 1]).astype(int)
+    t, pts, ri, ci = _profile(p, u, H)
     ok = (ri >= 0) & (ri < mask.shape[0]) & (ci >= field[0]) & (ci <= field[1])
-    k0 = len(t) // 2
-    if not ok[k0]:
-        return None
-    inside = np.zeros(len(t), bool)
-    inside[ok] = mask[ri[ok], ci[ok]]
-    if not inside[k0]:
-        return None
-    lo = k0
-    while lo > 0 and inside[lo - 1]:
-        lo -= 1
-    hi = k0
-    while hi < len(t) - 1 and inside[hi + 1]:
-        hi += 1
-    if lo == 0 or hi == len(t) - 1 or not (ok[lo - 1] and ok[hi + 1]) or (t[hi] - t[lo]) > _ACROSS_MAX_WIDTH * H:
-        return None
-    v = ndi.map_coordinates(counts, pts[lo:hi + 1].T, order=1)
-    w = np.clip(v - float(v.min()), 0.0, None)
-    if w.sum() <= 0:
-        return None
-    return float((w * t[lo:hi + 1]).sum() / w.sum())
+    return _run_centre(counts, mask, t, pts, ri, ci, ok, H)
 
 
 def _forearm_line(
