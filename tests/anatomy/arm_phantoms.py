@@ -37,3 +37,26 @@ def arm_phantom(pose: str, age: float, seed: int, sex: str = "M") -> dict[str, A
     P = np.clip(post.image.astype(np.float64), 0, None)
     gm = np.sqrt(A * shift_array(P, pair_shift(A, P)))
     return {"sim": sim, "gm": gm, "spacing": ant.pixel_spacing_mm, "truth": truth, "stature": a.prop.stature / pix}
+
+
+def fit_cases(cases: list[tuple[str, float, int]], **switches: bool) -> list[tuple[Any, dict, float]]:
+    """Fit the arm phantoms of ``cases`` ((pose, age, seed)) with module switches of
+    :mod:`mibgkit.anatomy.landmarks` set (e.g. ``_FOREARM_LINE=False``), restored after.
+
+    Returns (body fit, true joints, stature in pixels) per case.
+    """
+    from mibgkit.anatomy import landmarks
+    from mibgkit.anatomy.planar import fit_image
+
+    saved = {k: getattr(landmarks, k) for k in switches}
+    out = []
+    try:
+        for k, v in switches.items():
+            setattr(landmarks, k, v)
+        for pose, age, seed in cases:
+            c = arm_phantom(pose, age, seed)
+            out.append((fit_image(c["gm"], c["spacing"], age, halo=True), c["truth"], c["stature"]))
+    finally:
+        for k, v in saved.items():
+            setattr(landmarks, k, v)
+    return out

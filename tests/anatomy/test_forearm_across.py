@@ -11,25 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from mibgkit.anatomy import landmarks
-from mibgkit.anatomy.planar import fit_image
-from tests.anatomy.arm_phantoms import arm_phantom
+from tests.anatomy.arm_phantoms import fit_cases
 
 # (arm pose, age, seed)
 CASES = [("sides", 8.0, 3411), ("sides", 15.0, 3412), ("abducted", 6.0, 3413), ("abducted", 12.0, 3414)]
 
 
 def _fits(refine: bool) -> list[tuple]:
-    saved, saved_line = landmarks._ACROSS_REFINE, landmarks._FOREARM_LINE
-    out = []
-    try:
-        landmarks._ACROSS_REFINE = refine
-        landmarks._FOREARM_LINE = False  # the refinement alone (the forearm line follows it, session 8)
-        for pose, age, seed in CASES:
-            c = arm_phantom(pose, age, seed)
-            out.append((fit_image(c["gm"], c["spacing"], age, halo=True), c["truth"], c["stature"]))
-    finally:
-        landmarks._ACROSS_REFINE, landmarks._FOREARM_LINE = saved, saved_line
-    return out
+    # the refinement alone (the forearm line follows it, session 8)
+    return fit_cases(CASES, _ACROSS_REFINE=refine, _FOREARM_LINE=False)
 
 
 def test_across_refinement_moves_across_only_and_nearer_the_phantom_joints():

@@ -13,24 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from mibgkit.anatomy import landmarks
-from mibgkit.anatomy.planar import fit_image
-from tests.anatomy.arm_phantoms import arm_phantom
+from tests.anatomy.arm_phantoms import fit_cases
 
 # (arm pose, age, seed)
 CASES = [("sides", 9.0, 3811), ("sides", 14.0, 3812), ("abducted", 7.0, 3813), ("abducted", 13.0, 3814)]
 
 
 def _fits(line: bool) -> list[tuple]:
-    saved = landmarks._FOREARM_LINE
-    out = []
-    try:
-        landmarks._FOREARM_LINE = line
-        for pose, age, seed in CASES:
-            c = arm_phantom(pose, age, seed)
-            out.append((fit_image(c["gm"], c["spacing"], age, halo=True), c["truth"], c["stature"]))
-    finally:
-        landmarks._FOREARM_LINE = saved
-    return out
+    return fit_cases(CASES, _FOREARM_LINE=line)
 
 
 def test_forearm_line_moves_the_elbow_across_and_nearer_the_phantom_joints():
